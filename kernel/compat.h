@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every kernel API difference nf-prefrag has to bridge, and nowhere else.
+ *
+ * Decided at compile time by probing the target kernel's headers
+ * (the files in probes/, compiled by Kbuild into compat-probed.h) or by
+ * __has_include, never by version numbers: stable series change netfilter
+ * APIs mid-series.
+ */
+#ifndef _NF_PREFRAG_COMPAT_H
+#define _NF_PREFRAG_COMPAT_H
+
+#include <linux/netfilter.h>
+#include <linux/netdevice.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_core.h>
+#include "compat-probed.h"
+
+/* skb_gso_segment() moved out of netdevice.h (6.4). */
+#if __has_include(<net/gso.h>)
+#include <net/gso.h>
+#endif
+
+/*
+ * Confirm the conntrack entry of a packet we are about to steal, as the
+ * confirm hook would have done: helpers, sequence adjustment, confirmation.
+ * nf_confirm() became a hook function itself in 6.5.
+ */
+static inline unsigned int
+nf_prefrag_ct_confirm(struct sk_buff *skb, unsigned int protoff,
+		      const struct nf_hook_state *state)
+{
+#ifdef NF_PREFRAG_HAVE_NF_CONFIRM_AS_HOOK
+	return nf_confirm(NULL, skb, state);
+#else
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (!ct || ctinfo == IP_CT_RELATED_REPLY)
+		return nf_conntrack_confirm(skb);
+	return nf_confirm(skb, protoff, ct, ctinfo);
+#endif
+}
+
+#endif /* _NF_PREFRAG_COMPAT_H */

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nf_prefrag core: the interface the front ends (xt_PREFRAG, and later
+ * nft and REJECT/CLEARDF) share.
+ *
+ * A rule only records its decision on the packet (nf_prefrag_ipv4_mark()).
+ * The packet then traverses every later rule, NAT and conntrack whole; a hook
+ * at the very end of POSTROUTING cuts it, and hands the fragments straight to
+ * the output path, so that no fragment ever re-enters a netfilter hook.
+ */
+#ifndef _NF_PREFRAG_H
+#define _NF_PREFRAG_H
+
+#include <linux/netfilter.h>
+#include <linux/skbuff.h>
+#include <net/net_namespace.h>
+
+enum nf_prefrag_counter {
+	NF_PREFRAG_PACKETS_FRAGMENTED,	/* packets cut into fragments */
+	NF_PREFRAG_FRAGMENTS_SENT,	/* fragments handed to the output path */
+	NF_PREFRAG_DF_REJECTED,		/* DF packets refused with ICMP */
+	NF_PREFRAG_DF_CLEARED,		/* DF cleared so they could be cut */
+	NF_PREFRAG_TRANSPORT_SKIPPED,	/* left whole: next hop is a transport-mode SA */
+	NF_PREFRAG_GSO_SEGMENTED,	/* GSO packets segmented before cutting */
+	NF_PREFRAG_ERRORS,		/* dropped: no memory, bad packet */
+	__NF_PREFRAG_COUNTER_MAX
+};
+
+/* Hook users: each rule that needs the POSTROUTING hook holds one. */
+int nf_prefrag_hook_get(struct net *net, u8 family);
+void nf_prefrag_hook_put(struct net *net, u8 family);
+
+/* Called by a rule: this packet is to be cut at the end of POSTROUTING. */
+void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
+			  unsigned int hook, unsigned int mtu, u8 df_policy);
+
+/* Clear DF and give the packet a fresh IP ID (one per GSO segment). */
+int nf_prefrag_ipv4_clear_df(struct sk_buff *skb, struct net *net);
+
+void nf_prefrag_count(struct net *net, u8 family, enum nf_prefrag_counter c,
+		      unsigned int n);
+
+#endif /* _NF_PREFRAG_H */

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_prefrag, IPv4: cut an oversized packet at the end of POSTROUTING,
+ * before IPsec encrypts it, and hand the fragments straight to the output
+ * path, as ip_finish_output() does with the fragments it makes itself.
+ *
+ * Fragments never re-enter a netfilter hook: at OUTPUT or PREROUTING
+ * nf_defrag_ipv4 would glue them together again, and IPv4 NAT rewrites the
+ * first bytes of every non-first fragment as if they were ports.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/icmp.h>
+#include <linux/ip.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/percpu.h>
+#include <net/checksum.h>
+#include <net/icmp.h>
+#include <net/ip.h>
+#include <net/route.h>
+#include <net/xfrm.h>
+#include <linux/netfilter/xt_PREFRAG.h>
+#include "compat.h"
+#include "nf_prefrag_internal.h"
+
+static void nf_prefrag_ipv4_count(struct net *net, enum nf_prefrag_counter c,
+				  unsigned int n)
+{
+	nf_prefrag_count(net, NFPROTO_IPV4, c, n);
+}
+
+static bool nf_prefrag_ipv4_df(const struct sk_buff *skb)
+{
+	return ip_hdr(skb)->frag_off & htons(IP_DF);
+}
+
+void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
+			  unsigned int hook, unsigned int mtu, u8 df_policy)
+{
+	struct nf_prefrag_stamp stamp = {
+		.mtu		= mtu,
+		.df_policy	= df_policy,
+	};
+
+	/*
+	 * ip_forward() refuses a DF packet too big for its route (the tunnel)
+	 * before FORWARD, so our DF policy would never get to act on it.  In
+	 * PREROUTING, let such packets through ip_forward() with ignore_df;
+	 * the POSTROUTING hook undoes that and decides with the real MTU.
+	 */
+	if (hook == NF_INET_PRE_ROUTING && df_policy != XT_PREFRAG_DF_KEEP &&
+	    !skb->ignore_df && nf_prefrag_ipv4_df(skb) &&
+	    (mtu == XT_PREFRAG_MTU_AUTO || skb->len > mtu)) {
+		skb->ignore_df = 1;
+		stamp.flags |= NF_PREFRAG_STAMP_LIFTED_DF;
+	}
+	nf_prefrag_stamp_set(skb, net, &stamp);
+}
+EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_mark);
+
+int nf_prefrag_ipv4_clear_df(struct sk_buff *skb, struct net *net)
+{
+	struct iphdr *iph;
+	__be16 old_id;
+	int segs = 1;
+
+	if (skb_ensure_writable(skb, skb_network_offset(skb) + sizeof(*iph)))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+
+	if (skb_is_gso(skb)) {
+		/*
+		 * A fixed-ID aggregate without DF cannot be segmented
+		 * (inet_gso_segment); let its segments count up from a
+		 * fresh ID instead, reserving one per segment.
+		 */
+		skb_shinfo(skb)->gso_type &= ~SKB_GSO_TCP_FIXEDID;
+		segs = skb_shinfo(skb)->gso_segs ?: 1;
+	}
+
+	csum_replace2(&iph->check, iph->frag_off, iph->frag_off & ~htons(IP_DF));
+	iph->frag_off &= ~htons(IP_DF);
+	/* Senders put ID 0 on DF packets: without a fresh one, fragments of
+	 * different datagrams would be reassembled together.
+	 */
+	old_id = iph->id;
+	__ip_select_ident(net, iph, segs);
+	csum_replace2(&iph->check, old_id, iph->id);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_clear_df);
+
+/* The MTU to cut to: the rule's, never more than the route's. */
+static unsigned int nf_prefrag_ipv4_mtu_for(struct sk_buff *skb,
+					    struct sock *sk,
+					    unsigned int rule_mtu)
+{
+	unsigned int mtu = ip_skb_dst_mtu(sk, skb);
+
+	if (rule_mtu != XT_PREFRAG_MTU_AUTO && rule_mtu < mtu)
+		mtu = rule_mtu;
+	/* A reassembled packet is never sent in larger pieces than it came. */
+	if (IPCB(skb)->frag_max_size && IPCB(skb)->frag_max_size < mtu)
+		mtu = IPCB(skb)->frag_max_size;
+	return mtu;
+}
+
+static bool nf_prefrag_fits(const struct sk_buff *skb, unsigned int mtu)
+{
+	if (skb->len <= mtu)
+		return true;
+	return skb_is_gso(skb) && skb_gso_validate_network_len(skb, mtu);
+}
+
+/*
+ * Transport mode (and BEET) reuse the packet's own IP header, fragment
+ * bits included: its fragments would become ESP packets still marked as
+ * fragments, which the peer cannot put together.
+ */
+static bool nf_prefrag_into_transport_sa(const struct dst_entry *dst)
+{
+#ifdef CONFIG_XFRM
+	return dst->xfrm && dst->xfrm->props.mode != XFRM_MODE_TUNNEL;
+#else
+	return false;
+#endif
+}
+
+/*
+ * ip_do_fragment() calls back without context: the output function to use
+ * is found here.  Saved and restored around each use, because sending one
+ * fragment may lead back into this hook (a packet leaving a nested tunnel).
+ */
+struct nf_prefrag_emit_ctx {
+	int		(*okfn)(struct net *net, struct sock *sk,
+				struct sk_buff *skb);
+	unsigned int	fragments;
+};
+
+static DEFINE_PER_CPU(struct nf_prefrag_emit_ctx *, nf_prefrag_emit_ctx);
+
+static int nf_prefrag_ipv4_emit(struct net *net, struct sock *sk,
+				struct sk_buff *skb)
+{
+	struct nf_prefrag_emit_ctx *ctx = __this_cpu_read(nf_prefrag_emit_ctx);
+
+	/* Our MTU must not stay on the fragment: ip_finish_output() would
+	 * cut the encrypted packet to it.
+	 */
+	IPCB(skb)->frag_max_size = 0;
+	ctx->fragments++;
+	return ctx->okfn(net, sk, skb);
+}
+
+static void nf_prefrag_ipv4_fragment(struct net *net, struct sock *sk,
+				     struct sk_buff *skb, unsigned int mtu,
+				     int (*okfn)(struct net *, struct sock *,
+						 struct sk_buff *))
+{
+	struct nf_prefrag_emit_ctx ctx = { .okfn = okfn }, *outer;
+	int err;
+
+	/* ip_do_fragment() cuts to min(route MTU, frag_max_size). */
+	IPCB(skb)->frag_max_size = mtu;
+
+	local_bh_disable();
+	outer = __this_cpu_read(nf_prefrag_emit_ctx);
+	__this_cpu_write(nf_prefrag_emit_ctx, &ctx);
+	err = ip_do_fragment(net, sk, skb, nf_prefrag_ipv4_emit);
+	__this_cpu_write(nf_prefrag_emit_ctx, outer);
+	local_bh_enable();
+
+	if (ctx.fragments) {
+		nf_prefrag_ipv4_count(net, NF_PREFRAG_PACKETS_FRAGMENTED, 1);
+		nf_prefrag_ipv4_count(net, NF_PREFRAG_FRAGMENTS_SENT,
+				      ctx.fragments);
+	}
+	if (err)
+		nf_prefrag_ipv4_count(net, NF_PREFRAG_ERRORS, 1);
+}
+
+/*
+ * GSO aggregates are segmented first, as ip_finish_output_gso() does
+ * (fragmenting an aggregate is a bad offload); only segments that still do
+ * not fit are cut.
+ */
+static void nf_prefrag_ipv4_output(struct net *net, struct sock *sk,
+				   struct sk_buff *skb, unsigned int mtu,
+				   int (*okfn)(struct net *, struct sock *,
+					       struct sk_buff *))
+{
+	struct sk_buff *segs, *seg, *next;
+
+	if (!skb_is_gso(skb)) {
+		nf_prefrag_ipv4_fragment(net, sk, skb, mtu, okfn);
+		return;
+	}
+
+	/* No offload features: segments may be headed into IPsec, which
+	 * needs complete checksums anyway (as xfrm_output_gso()).
+	 */
+	segs = skb_gso_segment(skb, 0);
+	if (IS_ERR_OR_NULL(segs)) {
+		kfree_skb(skb);
+		nf_prefrag_ipv4_count(net, NF_PREFRAG_ERRORS, 1);
+		return;
+	}
+	consume_skb(skb);
+	nf_prefrag_ipv4_count(net, NF_PREFRAG_GSO_SEGMENTED, 1);
+
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		if (seg->len <= mtu)
+			okfn(net, sk, seg);
+		else
+			nf_prefrag_ipv4_fragment(net, sk, seg, mtu, okfn);
+	}
+}
+
+unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	struct nf_prefrag_stamp stamp;
+	struct net *net = state->net;
+	unsigned int mtu, verdict;
+
+	if (!nf_prefrag_stamp_take(skb, net, &stamp))
+		return NF_ACCEPT;
+	if (stamp.flags & NF_PREFRAG_STAMP_LIFTED_DF)
+		skb->ignore_df = 0;
+
+	mtu = nf_prefrag_ipv4_mtu_for(skb, state->sk, stamp.mtu);
+	if (nf_prefrag_fits(skb, mtu))
+		return NF_ACCEPT;
+
+	if (nf_prefrag_into_transport_sa(skb_dst(skb))) {
+		nf_prefrag_ipv4_count(net, NF_PREFRAG_TRANSPORT_SKIPPED, 1);
+		return NF_ACCEPT;
+	}
+
+	/* ignore_df: the sender allows fragmentation despite DF (as
+	 * ip_fragment() does).
+	 */
+	if (nf_prefrag_ipv4_df(skb) && !skb->ignore_df) {
+		switch (stamp.df_policy) {
+		case XT_PREFRAG_DF_KEEP:
+			return NF_ACCEPT;
+		case XT_PREFRAG_DF_CLEAR:
+			if (nf_prefrag_ipv4_clear_df(skb, net)) {
+				nf_prefrag_ipv4_count(net, NF_PREFRAG_ERRORS, 1);
+				return NF_DROP;
+			}
+			nf_prefrag_ipv4_count(net, NF_PREFRAG_DF_CLEARED, 1);
+			break;
+		default:
+			icmp_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+				  htonl(mtu));
+			nf_prefrag_ipv4_count(net, NF_PREFRAG_DF_REJECTED, 1);
+			return NF_DROP;
+		}
+	}
+
+	/* The confirm hook will not see the packet we steal. */
+	verdict = nf_prefrag_ct_confirm(skb, skb_network_offset(skb) +
+					ip_hdrlen(skb), state);
+	if (verdict != NF_ACCEPT)
+		return verdict;
+
+	nf_prefrag_ipv4_output(net, state->sk, skb, mtu, state->okfn);
+	return NF_STOLEN;
+}

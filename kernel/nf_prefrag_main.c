@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_prefrag core: per-netns POSTROUTING hook (registered only while a rule
+ * needs it), the stamp that carries a rule's decision to it, and counters.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/proc_fs.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/netfilter_ipv4.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/netns/generic.h>
+#include "nf_prefrag_internal.h"
+
+struct nf_prefrag_stats {
+	unsigned long	count[NF_PREFRAG_NUM_FAMILIES][__NF_PREFRAG_COUNTER_MAX];
+};
+
+struct nf_prefrag_net {
+	unsigned int			hook_users[NF_PREFRAG_NUM_FAMILIES];
+	u64				stamp_key;
+	struct nf_prefrag_stats __percpu *stats;
+};
+
+static unsigned int nf_prefrag_net_id __read_mostly;
+static DEFINE_MUTEX(nf_prefrag_hook_mutex);
+
+/*
+ * Last in POSTROUTING, after NAT (100), helpers (300) and SELinux, just
+ * before conntrack confirmation, which we perform ourselves for the packets
+ * we steal.
+ */
+static const struct nf_hook_ops nf_prefrag_ops[NF_PREFRAG_NUM_FAMILIES] = {
+	{
+		.hook		= nf_prefrag_ipv4_out,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= NF_IP_PRI_CONNTRACK_CONFIRM - 1,
+	},
+};
+
+static const char *const nf_prefrag_family_names[NF_PREFRAG_NUM_FAMILIES] = {
+	"ipv4",
+};
+
+static const char *const nf_prefrag_counter_names[__NF_PREFRAG_COUNTER_MAX] = {
+	[NF_PREFRAG_PACKETS_FRAGMENTED]	= "packets_fragmented",
+	[NF_PREFRAG_FRAGMENTS_SENT]	= "fragments_sent",
+	[NF_PREFRAG_DF_REJECTED]	= "df_rejected",
+	[NF_PREFRAG_DF_CLEARED]		= "df_cleared",
+	[NF_PREFRAG_TRANSPORT_SKIPPED]	= "transport_mode_skipped",
+	[NF_PREFRAG_GSO_SEGMENTED]	= "gso_segmented",
+	[NF_PREFRAG_ERRORS]		= "errors",
+};
+
+static struct nf_prefrag_net *nf_prefrag_pernet(struct net *net)
+{
+	return net_generic(net, nf_prefrag_net_id);
+}
+
+static int nf_prefrag_family_index(u8 family)
+{
+	switch (family) {
+	case NFPROTO_IPV4:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int nf_prefrag_hook_get(struct net *net, u8 family)
+{
+	struct nf_prefrag_net *pn = nf_prefrag_pernet(net);
+	int i = nf_prefrag_family_index(family);
+	int err = 0;
+
+	if (i < 0)
+		return -EAFNOSUPPORT;
+
+	mutex_lock(&nf_prefrag_hook_mutex);
+	if (pn->hook_users[i] == 0)
+		err = nf_register_net_hook(net, &nf_prefrag_ops[i]);
+	if (!err)
+		pn->hook_users[i]++;
+	mutex_unlock(&nf_prefrag_hook_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(nf_prefrag_hook_get);
+
+void nf_prefrag_hook_put(struct net *net, u8 family)
+{
+	struct nf_prefrag_net *pn = nf_prefrag_pernet(net);
+	int i = nf_prefrag_family_index(family);
+
+	if (i < 0)
+		return;
+
+	mutex_lock(&nf_prefrag_hook_mutex);
+	/* Zero when the netns went away before the tables holding the rules. */
+	if (pn->hook_users[i] && --pn->hook_users[i] == 0)
+		nf_unregister_net_hook(net, &nf_prefrag_ops[i]);
+	mutex_unlock(&nf_prefrag_hook_mutex);
+}
+EXPORT_SYMBOL_GPL(nf_prefrag_hook_put);
+
+void nf_prefrag_count(struct net *net, u8 family, enum nf_prefrag_counter c,
+		      unsigned int n)
+{
+	int i = nf_prefrag_family_index(family);
+
+	if (i >= 0)
+		this_cpu_add(nf_prefrag_pernet(net)->stats->count[i][c], n);
+}
+EXPORT_SYMBOL_GPL(nf_prefrag_count);
+
+static struct nf_prefrag_stamp *nf_prefrag_stamp_of(struct sk_buff *skb)
+{
+	return (struct nf_prefrag_stamp *)&skb->cb[NF_PREFRAG_STAMP_OFFSET];
+}
+
+static u64 nf_prefrag_stamp_check(const struct sk_buff *skb, struct net *net)
+{
+	return nf_prefrag_pernet(net)->stamp_key ^ (u64)(uintptr_t)skb;
+}
+
+void nf_prefrag_stamp_set(struct sk_buff *skb, struct net *net,
+			  const struct nf_prefrag_stamp *stamp)
+{
+	struct nf_prefrag_stamp *s = nf_prefrag_stamp_of(skb);
+	u64 check = nf_prefrag_stamp_check(skb, net);
+	u8 lifted = 0;
+
+	/* The last rule's decision wins, but the DF lift must still be undone. */
+	if (s->check == check)
+		lifted = s->flags & NF_PREFRAG_STAMP_LIFTED_DF;
+	*s = *stamp;
+	s->flags |= lifted;
+	s->check = check;
+}
+
+bool nf_prefrag_stamp_take(struct sk_buff *skb, struct net *net,
+			   struct nf_prefrag_stamp *stamp)
+{
+	struct nf_prefrag_stamp *s = nf_prefrag_stamp_of(skb);
+
+	if (s->check != nf_prefrag_stamp_check(skb, net))
+		return false;
+	*stamp = *s;
+	s->check = 0;	/* acts once: not again on the encrypted packet */
+	return true;
+}
+
+static int nf_prefrag_stats_show(struct seq_file *seq, void *v)
+{
+	struct nf_prefrag_net *pn = nf_prefrag_pernet(seq_file_single_net(seq));
+	int f, c, cpu;
+
+	for (f = 0; f < NF_PREFRAG_NUM_FAMILIES; f++) {
+		for (c = 0; c < __NF_PREFRAG_COUNTER_MAX; c++) {
+			unsigned long sum = 0;
+
+			for_each_possible_cpu(cpu)
+				sum += per_cpu_ptr(pn->stats, cpu)->count[f][c];
+			seq_printf(seq, "%s_%s %lu\n", nf_prefrag_family_names[f],
+				   nf_prefrag_counter_names[c], sum);
+		}
+	}
+	return 0;
+}
+
+static int __net_init nf_prefrag_net_init(struct net *net)
+{
+	struct nf_prefrag_net *pn = nf_prefrag_pernet(net);
+
+	pn->stamp_key = get_random_u64();
+	pn->stats = alloc_percpu(struct nf_prefrag_stats);
+	if (!pn->stats)
+		return -ENOMEM;
+	if (!proc_create_net_single("nf_prefrag", 0444, net->proc_net,
+				    nf_prefrag_stats_show, NULL)) {
+		free_percpu(pn->stats);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void __net_exit nf_prefrag_net_exit(struct net *net)
+{
+	struct nf_prefrag_net *pn = nf_prefrag_pernet(net);
+	int i;
+
+	remove_proc_entry("nf_prefrag", net->proc_net);
+	mutex_lock(&nf_prefrag_hook_mutex);
+	for (i = 0; i < NF_PREFRAG_NUM_FAMILIES; i++) {
+		if (pn->hook_users[i]) {
+			nf_unregister_net_hook(net, &nf_prefrag_ops[i]);
+			pn->hook_users[i] = 0;
+		}
+	}
+	mutex_unlock(&nf_prefrag_hook_mutex);
+	free_percpu(pn->stats);
+}
+
+static struct pernet_operations nf_prefrag_net_ops = {
+	.init	= nf_prefrag_net_init,
+	.exit	= nf_prefrag_net_exit,
+	.id	= &nf_prefrag_net_id,
+	.size	= sizeof(struct nf_prefrag_net),
+};
+
+static int __init nf_prefrag_init(void)
+{
+	BUILD_BUG_ON(NF_PREFRAG_STAMP_OFFSET < sizeof(struct inet_skb_parm));
+	BUILD_BUG_ON(NF_PREFRAG_STAMP_OFFSET < sizeof(struct inet6_skb_parm));
+	return register_pernet_subsys(&nf_prefrag_net_ops);
+}
+
+static void __exit nf_prefrag_exit(void)
+{
+	unregister_pernet_subsys(&nf_prefrag_net_ops);
+}
+
+module_init(nf_prefrag_init);
+module_exit(nf_prefrag_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Fragment IP packets before IPsec encrypts them (core)");

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PREFRAG target: fragment IP packets before IPsec encrypts them.
+ *
+ * The rule only decides; the cutting happens at the end of POSTROUTING
+ * (nf_prefrag core), so the whole packet still traverses every later rule,
+ * NAT and conntrack once.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/skbuff.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter/xt_PREFRAG.h>
+#include "nf_prefrag.h"
+
+#define PREFRAG_HOOKS	((1 << NF_INET_PRE_ROUTING) | (1 << NF_INET_FORWARD) | \
+			 (1 << NF_INET_LOCAL_OUT) | (1 << NF_INET_POST_ROUTING))
+
+static unsigned int prefrag_tg4(struct sk_buff *skb,
+				const struct xt_action_param *par)
+{
+	const struct xt_prefrag_info *info = par->targinfo;
+
+	nf_prefrag_ipv4_mark(skb, xt_net(par), xt_hooknum(par), info->mtu,
+			     info->df_policy);
+	return XT_CONTINUE;
+}
+
+static int prefrag_tg_check(const struct xt_tgchk_param *par)
+{
+	const struct xt_prefrag_info *info = par->targinfo;
+
+	if (info->mtu != XT_PREFRAG_MTU_AUTO && info->mtu < XT_PREFRAG_MTU_MIN) {
+		pr_info_ratelimited("mtu %u is below the IPv4 minimum of %u\n",
+				    info->mtu, XT_PREFRAG_MTU_MIN);
+		return -EINVAL;
+	}
+	if (info->df_policy >= __XT_PREFRAG_DF_MAX) {
+		pr_info_ratelimited("unknown DF policy %u\n", info->df_policy);
+		return -EINVAL;
+	}
+	if (info->flags) {
+		pr_info_ratelimited("unknown flags 0x%x\n", info->flags);
+		return -EINVAL;
+	}
+	/* nat sees only a connection's first packet; security is for labels. */
+	if (strcmp(par->table, "raw") && strcmp(par->table, "mangle") &&
+	    strcmp(par->table, "filter")) {
+		pr_info_ratelimited("only valid in the raw, mangle and filter tables, not in %s\n",
+				    par->table);
+		return -EINVAL;
+	}
+	return nf_prefrag_hook_get(par->net, par->family);
+}
+
+static void prefrag_tg_destroy(const struct xt_tgdtor_param *par)
+{
+	nf_prefrag_hook_put(par->net, par->family);
+}
+
+static struct xt_target prefrag_tg_reg[] __read_mostly = {
+	{
+		.name		= "PREFRAG",
+		.revision	= 0,
+		.family		= NFPROTO_IPV4,
+		.target		= prefrag_tg4,
+		.targetsize	= sizeof(struct xt_prefrag_info),
+		.checkentry	= prefrag_tg_check,
+		.destroy	= prefrag_tg_destroy,
+		.hooks		= PREFRAG_HOOKS,
+		.me		= THIS_MODULE,
+	},
+};
+
+static int __init prefrag_tg_init(void)
+{
+	return xt_register_targets(prefrag_tg_reg, ARRAY_SIZE(prefrag_tg_reg));
+}
+
+static void __exit prefrag_tg_exit(void)
+{
+	xt_unregister_targets(prefrag_tg_reg, ARRAY_SIZE(prefrag_tg_reg));
+}
+
+module_init(prefrag_tg_init);
+module_exit(prefrag_tg_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Xtables: fragment IP packets before IPsec encrypts them");
+MODULE_ALIAS("ipt_PREFRAG");

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iptables plugin for the PREFRAG target: fragment IP packets before IPsec
+ * encrypts them.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <xtables.h>
+#include <linux/netfilter/xt_PREFRAG.h>
+
+enum {
+	O_MTU = 0,
+	O_DF,
+};
+
+static const char *const prefrag_df_names[__XT_PREFRAG_DF_MAX] = {
+	[XT_PREFRAG_DF_REJECT]	= "reject",
+	[XT_PREFRAG_DF_KEEP]	= "keep",
+	[XT_PREFRAG_DF_CLEAR]	= "clear",
+};
+
+static const struct xt_option_entry prefrag_tg_opts[] = {
+	{.name = "mtu", .id = O_MTU, .type = XTTYPE_STRING},
+	{.name = "df", .id = O_DF, .type = XTTYPE_STRING},
+	XTOPT_TABLEEND,
+};
+
+static void prefrag_tg_help(void)
+{
+	printf(
+"PREFRAG target options:\n"
+"  --mtu auto|N         fragment packets larger than N bytes (68-65535), or\n"
+"                       than the MTU of the route they leave by (auto, the\n"
+"                       default: for IPsec, the tunnel's MTU after ESP)\n"
+"  --df reject|keep|clear\n"
+"                       a too large packet with DF set: answer ICMP\n"
+"                       \"fragmentation needed\" with the MTU (reject, the\n"
+"                       default), leave it to the kernel (keep), or clear DF,\n"
+"                       give it a fresh IP ID and fragment it (clear)\n");
+}
+
+static void prefrag_tg_init(struct xt_entry_target *t)
+{
+	struct xt_prefrag_info *info = (void *)t->data;
+
+	info->mtu = XT_PREFRAG_MTU_AUTO;
+	info->df_policy = XT_PREFRAG_DF_REJECT;
+}
+
+static unsigned int prefrag_parse_mtu(const char *arg)
+{
+	unsigned int mtu;
+
+	if (strcmp(arg, "auto") == 0)
+		return XT_PREFRAG_MTU_AUTO;
+	if (!xtables_strtoui(arg, NULL, &mtu, XT_PREFRAG_MTU_MIN,
+			     XT_PREFRAG_MTU_MAX))
+		xtables_error(PARAMETER_PROBLEM,
+			      "PREFRAG: --mtu takes \"auto\" or a number from %u to %u, not \"%s\"",
+			      XT_PREFRAG_MTU_MIN, XT_PREFRAG_MTU_MAX, arg);
+	return mtu;
+}
+
+static unsigned int prefrag_parse_df(const char *arg)
+{
+	unsigned int i;
+
+	for (i = 0; i < __XT_PREFRAG_DF_MAX; i++)
+		if (strcmp(arg, prefrag_df_names[i]) == 0)
+			return i;
+	xtables_error(PARAMETER_PROBLEM,
+		      "PREFRAG: --df takes reject, keep or clear, not \"%s\"",
+		      arg);
+	return 0;
+}
+
+static void prefrag_tg_parse(struct xt_option_call *cb)
+{
+	struct xt_prefrag_info *info = cb->data;
+
+	xtables_option_parse(cb);
+	switch (cb->entry->id) {
+	case O_MTU:
+		info->mtu = prefrag_parse_mtu(cb->arg);
+		break;
+	case O_DF:
+		info->df_policy = prefrag_parse_df(cb->arg);
+		break;
+	}
+}
+
+static const char *prefrag_df_name(const struct xt_prefrag_info *info)
+{
+	if (info->df_policy < __XT_PREFRAG_DF_MAX)
+		return prefrag_df_names[info->df_policy];
+	return "?";
+}
+
+/* " --mtu auto --df clear", or with @prefix "", " mtu auto df clear" */
+static void prefrag_print_options(const struct xt_prefrag_info *info,
+				  const char *prefix)
+{
+	if (info->mtu == XT_PREFRAG_MTU_AUTO)
+		printf(" %smtu auto", prefix);
+	else
+		printf(" %smtu %u", prefix, info->mtu);
+	if (info->df_policy != XT_PREFRAG_DF_REJECT)
+		printf(" %sdf %s", prefix, prefrag_df_name(info));
+}
+
+static void prefrag_tg_print(const void *ip, const struct xt_entry_target *t,
+			     int numeric)
+{
+	printf(" PREFRAG");
+	prefrag_print_options((const void *)t->data, "");
+}
+
+static void prefrag_tg_save(const void *ip, const struct xt_entry_target *t)
+{
+	prefrag_print_options((const void *)t->data, "--");
+}
+
+static int prefrag_tg_xlate(struct xt_xlate *xl,
+			    const struct xt_xlate_tg_params *params)
+{
+	const struct xt_prefrag_info *info = (const void *)params->target->data;
+
+	if (info->mtu == XT_PREFRAG_MTU_AUTO)
+		xt_xlate_add(xl, "prefrag mtu auto");
+	else
+		xt_xlate_add(xl, "prefrag mtu %u", info->mtu);
+	if (info->df_policy != XT_PREFRAG_DF_REJECT)
+		xt_xlate_add(xl, " df %s", prefrag_df_name(info));
+	return 1;
+}
+
+static struct xtables_target prefrag_tg_reg = {
+	.family		= NFPROTO_IPV4,
+	.name		= "PREFRAG",
+	.revision	= 0,
+	.version	= XTABLES_VERSION,
+	.size		= XT_ALIGN(sizeof(struct xt_prefrag_info)),
+	.userspacesize	= XT_ALIGN(sizeof(struct xt_prefrag_info)),
+	.help		= prefrag_tg_help,
+	.init		= prefrag_tg_init,
+	.print		= prefrag_tg_print,
+	.save		= prefrag_tg_save,
+	.xlate		= prefrag_tg_xlate,
+	.x6_parse	= prefrag_tg_parse,
+	.x6_options	= prefrag_tg_opts,
+};
+
+static void __attribute__((constructor)) prefrag_tg_ldr(void)
+{
+	xtables_register_target(&prefrag_tg_reg);
+}

@@ -1,0 +1,52 @@
+#!/bin/sh
+# Install everything nf-prefrag needs to build and test, from Debian packages.
+# Idempotent: safe to run again; it only adds what is missing.
+set -eu
+
+KERNELS_BACKPORTS="${KERNELS_BACKPORTS:-6.12}"
+
+[ "$(id -u)" = 0 ] || { echo "install-deps: run as root (apt-get)" >&2; exit 1; }
+
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+src=/etc/apt/sources.list.d/debian.sources
+bp=/etc/apt/sources.list.d/nf-prefrag-backports.sources
+
+# Add <codename>-backports by copying the first stanza of the machine's own
+# sources file and changing its Suites line: no mirror name is written here.
+if [ -n "$KERNELS_BACKPORTS" ] && [ ! -e "$bp" ] && [ -r "$src" ]; then
+	awk -v suite="$codename-backports" '
+		/^[[:space:]]*$/ { if (seen) exit; next }
+		/^Suites:/ { print "Suites: " suite; seen = 1; next }
+		{ print; seen = 1 }
+	' "$src" > "$bp.tmp"
+	mv "$bp.tmp" "$bp"
+	rm -f /var/lib/apt/periodic/nf-prefrag-updated
+fi
+
+stamp=/var/lib/apt/periodic/nf-prefrag-updated
+if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +720 2>/dev/null)" ]; then
+	apt-get update -qq
+	mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+pkgs="build-essential pkg-config kmod bc flex bison libelf-dev libssl-dev
+	linux-image-amd64 linux-headers-amd64 linux-source-6.1
+	qemu-system-x86 busybox-static cpio xz-utils zstd
+	iptables nftables libxtables-dev libnftnl-dev libmnl-dev libnftables-dev
+	iproute2 ethtool tcpdump iputils-ping netcat-openbsd socat
+	python3 python3-pytest
+	dkms debhelper devscripts fakeroot"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] || apt-get install -y -qq --no-install-recommends $missing
+
+for v in $KERNELS_BACKPORTS; do
+	for p in "linux-image-$v-amd64" "linux-headers-$v-amd64"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			apt-get install -y -qq --no-install-recommends -t "$codename-backports" "$p"
+	done
+done
+echo "install-deps: all dependencies present"

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Run a command inside a throwaway QEMU guest booting a Debian kernel.
+
+The guest sees the host's files read-only (9p) under a tmpfs overlay, so the
+host's iptables, nft, ip, tcpdump and python3 work there unchanged.  Our
+freshly built modules are offered through a scratch module tree whose
+modules.dep is computed on the host (depmod in the guest takes minutes under
+TCG), so modprobe and the kernel's autoloader find them as DKMS would.
+
+A hang, a non-zero exit, or any oops/warning/leak line in the guest's kernel
+log fails the run, and the console log is shown.
+"""
+import argparse
+import gzip
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+
+# Modules the initramfs needs to reach the 9p root; their dependencies are
+# resolved from the kernel's own modules.dep (the list differs per kernel).
+BOOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
+
+# Kernel log lines that mean the run must fail even if the tests passed.
+BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection fault|refcount_t:|"
+                     r"unreferenced object|Kernel panic|list_(add|del) corruption|"
+                     r"kernel BUG|UBSAN:|KASAN:|[Ll]eak")
+# ...except these, which are expected and harmless.
+OK_LOG = re.compile(r"Command line:|Kernel command line:|module verification failed|"
+                    r"loading out-of-tree module|taints kernel")
+
+
+def log(msg):
+    print(f"vm: {msg}", file=sys.stderr, flush=True)
+
+
+def kernel_versions():
+    return sorted(os.listdir("/lib/modules"))
+
+
+def default_kernel():
+    """The bookworm kernel (6.1) when present: it is the one CI must pass."""
+    vers = kernel_versions()
+    for v in vers:
+        if v.startswith("6.1."):
+            return v
+    if not vers:
+        sys.exit("vm: no kernel in /lib/modules: run scripts/install-deps.sh")
+    return vers[-1]
+
+
+def extract_vmlinux(bzimage, out):
+    """Decompress the kernel once: XZ decompression under TCG costs seconds."""
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(bzimage):
+        return out
+    data = open(bzimage, "rb").read()
+    elf = None
+    xz_at = data.find(b"\xfd7zXZ\x00")
+    if xz_at >= 0:
+        dec = lzma.LZMADecompressor()
+        try:
+            elf = dec.decompress(data[xz_at:])
+        except lzma.LZMAError:
+            elf = None
+    if elf is None or not elf.startswith(b"\x7fELF"):
+        zst_at = data.find(b"\x28\xb5\x2f\xfd")
+        if zst_at >= 0:
+            p = subprocess.run(["zstd", "-dcq"], input=data[zst_at:],
+                               capture_output=True)
+            elf = p.stdout
+    if not elf or not elf.startswith(b"\x7fELF"):
+        return bzimage  # boots too, only slower
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(elf)
+    os.replace(tmp, out)
+    return out
+
+
+def read_modules_dep(kver):
+    deps = {}
+    with open(f"/lib/modules/{kver}/modules.dep") as f:
+        for line in f:
+            path, _, rest = line.partition(":")
+            deps[path] = rest.split()
+    return deps
+
+
+def module_name(path):
+    base = os.path.basename(path)
+    return re.sub(r"\.ko(\..*)?$", "", base).replace("-", "_")
+
+
+def boot_module_paths(kver):
+    """BOOT_MODULES and their dependencies, dependencies first."""
+    deps = read_modules_dep(kver)
+    by_name = {module_name(p): p for p in deps}
+    order = []
+
+    def visit(path):
+        if path in order:
+            return
+        for d in reversed(deps.get(path, [])):
+            visit(d)
+        order.append(path)
+
+    for name in BOOT_MODULES:
+        if name in by_name:  # absent = built in
+            visit(by_name[name])
+    return order
+
+
+def build_initramfs(kver, cache):
+    out = os.path.join(cache, "initramfs.cpio.gz")
+    init_src = os.path.join(HERE, "init")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(init_src):
+        return out
+    root = tempfile.mkdtemp(prefix="initramfs.", dir=cache)
+    try:
+        for d in ("bin", "dev", "proc", "sys", "mnt/lower", "mnt/upper",
+                  "newroot", "modules"):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        shutil.copy2("/bin/busybox", os.path.join(root, "bin/busybox"))
+        shutil.copy2(init_src, os.path.join(root, "init"))
+        os.chmod(os.path.join(root, "init"), 0o755)
+        names = []
+        for i, rel in enumerate(boot_module_paths(kver)):
+            src = f"/lib/modules/{kver}/{rel}"
+            dst = os.path.join(root, "modules", f"{i:02d}-{module_name(rel)}.ko")
+            if rel.endswith(".xz"):
+                with lzma.open(src) as fi, open(dst, "wb") as fo:
+                    shutil.copyfileobj(fi, fo)
+            elif rel.endswith(".zst"):
+                subprocess.run(["zstd", "-dqf", src, "-o", dst], check=True)
+            elif rel.endswith(".gz"):
+                with gzip.open(src) as fi, open(dst, "wb") as fo:
+                    shutil.copyfileobj(fi, fo)
+            else:
+                shutil.copy2(src, dst)
+            names.append(os.path.basename(dst))
+        cpio = subprocess.run("find . | cpio -o -H newc --quiet", shell=True,
+                              cwd=root, capture_output=True, check=True).stdout
+        with gzip.open(out + ".tmp", "wb", compresslevel=1) as f:
+            f.write(cpio)
+        os.replace(out + ".tmp", out)
+    finally:
+        shutil.rmtree(root)
+    return out
+
+
+def build_module_tree(kver, cache, modules):
+    """/lib/modules/<kver> plus our modules under updates/, with modules.dep.
+
+    The kernel's own modules are symlinked, not copied; depmod runs natively
+    on the host in about a second.
+    """
+    base = os.path.join(cache, "modroot")
+    shutil.rmtree(base, ignore_errors=True)
+    tree = os.path.join(base, "lib/modules", kver)
+    os.makedirs(os.path.join(tree, "updates"))
+    real = f"/lib/modules/{kver}"
+    for entry in os.listdir(real):
+        if entry == "kernel" or entry.startswith("modules.builtin") or \
+           entry == "modules.order":
+            os.symlink(os.path.join(real, entry), os.path.join(tree, entry))
+    for m in modules:
+        shutil.copy2(m, os.path.join(tree, "updates"))
+    subprocess.run(["depmod", "-b", base, kver], check=True)
+    return tree
+
+
+def our_modules(kver):
+    build = os.path.join(TOP, "build", "kernel", kver)
+    if not os.path.isdir(build):
+        return []
+    return sorted(os.path.join(build, f) for f in os.listdir(build)
+                  if f.endswith(".ko"))
+
+
+def run(kver, command, timeout, mem, cpus, quiet_console=False):
+    cache = os.path.join(TOP, "build", "guest", kver)
+    os.makedirs(cache, exist_ok=True)
+    vmlinux = extract_vmlinux(f"/boot/vmlinuz-{kver}",
+                              os.path.join(cache, "vmlinux"))
+    initrd = build_initramfs(kver, cache)
+    modtree = build_module_tree(kver, cache, our_modules(kver))
+
+    results = tempfile.mkdtemp(prefix="nf-prefrag-guest.")
+    with open(os.path.join(results, "cmd.sh"), "w") as f:
+        f.write("cd %s\n%s\n" % (shlex_quote(os.getcwd()), command))
+    with open(os.path.join(results, "env"), "w") as f:
+        f.write(f"NF_PREFRAG_MODTREE={shlex_quote(modtree)}\n")
+        f.write(f"NF_PREFRAG_TOP={shlex_quote(TOP)}\n")
+        for k in ("CI", "NF_PREFRAG_VERBOSE", "PYTEST_ADDOPTS", "TERM"):
+            if k in os.environ:
+                f.write(f"{k}={shlex_quote(os.environ[k])}\n")
+    console = os.path.join(results, "console.log")
+    append = ("console=ttyS0 loglevel=4 panic=-1 oops=panic "
+              "panic_on_warn=1 sysrq_always_enabled net.ifnames=0 "
+              "nf_prefrag.results=results")
+    qemu = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
+            "-smp", str(cpus), "-m", str(mem), "-nodefaults", "-nographic",
+            "-no-reboot", "-kernel", vmlinux, "-initrd", initrd,
+            "-append", append, "-serial", "stdio",
+            "-fsdev", "local,id=r,path=/,security_model=none,readonly=on,multidevs=remap",
+            "-device", "virtio-9p-pci,fsdev=r,mount_tag=hostroot",
+            "-fsdev", f"local,id=o,path={results},security_model=none",
+            "-device", "virtio-9p-pci,fsdev=o,mount_tag=results"]
+    started = time.monotonic()
+    timed_out = False
+    with open(console, "wb") as con:
+        p = subprocess.Popen(qemu, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            deadline = started + timeout
+            os.set_blocking(p.stdout.fileno(), False)
+            while p.poll() is None:
+                if time.monotonic() > deadline:
+                    timed_out = True
+                    p.kill()
+                    break
+                chunk = p.stdout.read()
+                if chunk:
+                    con.write(chunk)
+                    con.flush()
+                    if not quiet_console:
+                        sys.stdout.buffer.write(chunk.replace(b"\r", b""))
+                        sys.stdout.flush()
+                else:
+                    time.sleep(0.05)
+            rest = p.stdout.read() or b""
+            con.write(rest)
+            if not quiet_console:
+                sys.stdout.buffer.write(rest.replace(b"\r", b""))
+        finally:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+    elapsed = time.monotonic() - started
+    status_file = os.path.join(results, "status")
+    status = None
+    if os.path.exists(status_file):
+        status = int(open(status_file).read().strip() or 1)
+    text = open(console, "rb").read().decode("utf-8", "replace")
+    bad = [l for l in text.splitlines() if BAD_LOG.search(l) and not OK_LOG.search(l)]
+    # Lines our own test output echoes (e.g. pytest names) are not kernel lines:
+    bad = [l for l in bad if re.match(r"^\s*\[\s*\d+\.\d+\]", l)]
+    failed = timed_out or status != 0 or bad
+    if timed_out:
+        log(f"guest did not finish within {timeout} s (hang?)")
+    elif status is None:
+        log("guest died before writing its exit status (panic?)")
+    if bad:
+        log("kernel log shows trouble:")
+        for l in bad[:20]:
+            log("  " + l)
+    if failed and quiet_console:
+        sys.stdout.write(text)
+    log(f"{kver}: exit {status}, {elapsed:.0f} s wall; console log {console}")
+    if not failed:
+        shutil.rmtree(results, ignore_errors=True)
+    if status is None or bad:
+        return 1
+    return status
+
+
+def shlex_quote(s):
+    import shlex
+    return shlex.quote(s)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kernel", default=None,
+                    help="kernel version under /lib/modules (default: the 6.1 one)")
+    ap.add_argument("--timeout", type=int, default=1500, help="seconds, whole run")
+    ap.add_argument("--mem", type=int, default=2048, help="MiB")
+    ap.add_argument("--cpus", type=int, default=1)
+    ap.add_argument("--quiet", action="store_true",
+                    help="show the console only when the run fails")
+    ap.add_argument("command", nargs=argparse.REMAINDER,
+                    help="shell command to run in the guest (cwd is kept)")
+    a = ap.parse_args()
+    cmd = " ".join(a.command[1:] if a.command[:1] == ["--"] else a.command) or "true"
+    kver = a.kernel or default_kernel()
+    if not os.path.isdir(f"/lib/modules/{kver}"):
+        sys.exit(f"vm: kernel {kver} not installed (have: {' '.join(kernel_versions())})")
+    sys.exit(run(kver, cmd, a.timeout, a.mem, a.cpus, a.quiet))
+
+
+if __name__ == "__main__":
+    main()
