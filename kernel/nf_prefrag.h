@@ -21,6 +21,7 @@ enum nf_prefrag_counter {
 	NF_PREFRAG_DF_REJECTED,		/* DF packets refused with ICMP */
 	NF_PREFRAG_DF_CLEARED,		/* DF cleared so they could be cut */
 	NF_PREFRAG_TRANSPORT_SKIPPED,	/* left whole: next hop is a transport-mode SA */
+	NF_PREFRAG_ENCRYPTED_SKIPPED,	/* left whole: IPsec output, already encrypted */
 	NF_PREFRAG_GSO_SEGMENTED,	/* GSO packets segmented before cutting */
 	NF_PREFRAG_ERRORS,		/* dropped: no memory, bad packet */
 	__NF_PREFRAG_COUNTER_MAX

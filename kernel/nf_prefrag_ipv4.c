@@ -233,6 +233,14 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 	if (nf_prefrag_fits(skb, mtu))
 		return NF_ACCEPT;
 
+	/* Already encrypted (the ESP packet of a rule that matched both):
+	 * cutting it now is what PREFRAG exists to avoid.
+	 */
+	if (IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED) {
+		nf_prefrag_ipv4_count(net, NF_PREFRAG_ENCRYPTED_SKIPPED, 1);
+		return NF_ACCEPT;
+	}
+
 	if (nf_prefrag_into_transport_sa(skb_dst(skb))) {
 		nf_prefrag_ipv4_count(net, NF_PREFRAG_TRANSPORT_SKIPPED, 1);
 		return NF_ACCEPT;

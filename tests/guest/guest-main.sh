@@ -17,6 +17,8 @@ ln -sf /proc/self/fd/2 /dev/stderr
 hostname guest
 ip link set lo up
 # Our modules and the kernel's, resolved by the host's depmod.
+mkdir -p /run/nf-prefrag-kmods
+mount --bind "/lib/modules/$(uname -r)" /run/nf-prefrag-kmods
 mount --bind "$NF_PREFRAG_MODTREE" "/lib/modules/$(uname -r)"
 # Loaded on first use they cost seconds under TCG; load them up front.
 modprobe -a veth xfrm_user esp4 esp6 aesni_intel gcm ctr ghash_clmulni_intel \

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 
+GUEST_ORIG_MODULES = "/run/nf-prefrag-kmods"
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
@@ -173,6 +174,13 @@ def build_module_tree(kver, cache, modules):
     for m in modules:
         shutil.copy2(m, os.path.join(tree, "updates"))
     subprocess.run(["depmod", "-b", base, kver], check=True)
+    # In the guest this tree is mounted over /lib/modules/<kver>, and the
+    # original is reachable under GUEST_ORIG_MODULES instead.
+    for entry in os.listdir(tree):
+        link = os.path.join(tree, entry)
+        if os.path.islink(link):
+            os.remove(link)
+            os.symlink(os.path.join(GUEST_ORIG_MODULES, entry), link)
     return tree
 
 

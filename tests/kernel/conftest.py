@@ -1,0 +1,51 @@
+"""Guest-side fixtures.  These tests only run inside the test guest
+(tests/guest/vm.py), where our modules can be loaded into a real kernel."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+
+from topology import Tunnel  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("NF_PREFRAG_MODTREE"):
+        skip = pytest.mark.skip(reason="needs the test guest: run tests/run-tests.sh")
+        for item in items:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def modules():
+    subprocess.run(["modprobe", "xt_PREFRAG"], check=True)
+    yield
+
+
+@pytest.fixture(scope="module")
+def tunnel(modules):
+    t = Tunnel(prefix="p1")
+    yield t
+    t.delete()
+
+
+@pytest.fixture
+def tun(tunnel, tmp_path):
+    """The tunnel topology, with every rule flushed after the test."""
+    tunnel.tmp = tmp_path
+    yield tunnel
+    tunnel.flush_rules()
+
+
+def kernel_log_since(mark):
+    out = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+    return out[mark:]
+
+
+@pytest.fixture
+def kmsg():
+    """Read what the kernel logged during the test: kmsg() -> text."""
+    start = len(subprocess.run(["dmesg"], capture_output=True, text=True).stdout)
+    return lambda: kernel_log_since(start)

@@ -1,0 +1,273 @@
+"""Network-namespace test hosts, packet captures and traffic, for the guest.
+
+Everything here runs inside the test guest (real kernel, our modules).
+Commands enter a namespace with setns() in the child (one exec, not the two
+of `ip netns exec`): under TCG every exec costs tens of milliseconds.
+"""
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+TOP = os.environ.get("NF_PREFRAG_TOP") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+XTLIBDIR = os.path.join(TOP, "build", "libxt") + ":" + subprocess.run(
+    ["pkg-config", "--variable=xtlibdir", "xtables"],
+    capture_output=True, text=True).stdout.strip()
+os.environ["XTABLES_LIBDIR"] = XTLIBDIR
+
+
+def _setns(fd):
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+class CommandError(AssertionError):
+    pass
+
+
+class Netns:
+    def __init__(self, name):
+        self.name = name
+        subprocess.run(["ip", "netns", "add", name], check=True)
+        self.path = f"/run/netns/{name}"
+        self.sh("ip link set lo up")
+
+    @contextlib.contextmanager
+    def entered(self):
+        """Run Python code (sockets, sysctls) in this namespace."""
+        back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            _setns(fd)
+            yield self
+        finally:
+            _setns(back)
+            os.close(fd)
+            os.close(back)
+
+    def _preexec(self):
+        fd = os.open(self.path, os.O_RDONLY)
+        _setns(fd)
+        os.close(fd)
+
+    def popen(self, cmd, **kw):
+        if isinstance(cmd, str):
+            cmd = ["sh", "-c", cmd]
+        return subprocess.Popen(cmd, preexec_fn=self._preexec, **kw)
+
+    def run(self, cmd, check=True, timeout=120, input=None):
+        """Run cmd here; returns CompletedProcess with text output."""
+        if isinstance(cmd, str):
+            cmd = ["sh", "-c", cmd]
+        p = subprocess.run(cmd, preexec_fn=self._preexec, capture_output=True,
+                           text=True, timeout=timeout, input=input)
+        if check and p.returncode != 0:
+            raise CommandError(f"[{self.name}] {' '.join(cmd)} -> {p.returncode}\n"
+                               f"{p.stdout}{p.stderr}")
+        return p
+
+    def sh(self, cmd, **kw):
+        return self.run(cmd, **kw).stdout
+
+    def sysctl(self, key, value):
+        with self.entered():
+            with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+                f.write(str(value))
+
+    def counters(self):
+        """Our per-netns counters, /proc/net/nf_prefrag, as a dict."""
+        with self.entered():
+            try:
+                with open("/proc/self/net/nf_prefrag") as f:
+                    return {k: int(v) for k, v in (l.split() for l in f)}
+            except FileNotFoundError:
+                return {}
+
+    def delete(self):
+        subprocess.run(["ip", "netns", "del", self.name], check=False)
+
+
+def veth(a, a_if, b, b_if):
+    """A veth pair between namespaces a and b."""
+    subprocess.run(["ip", "link", "add", "nfpf-tmp0", "netns", a.name, "type",
+                    "veth", "peer", "name", "nfpf-tmp1", "netns", b.name],
+                   check=True)
+    a.sh(f"ip link set nfpf-tmp0 name {a_if} && ip link set {a_if} up")
+    b.sh(f"ip link set nfpf-tmp1 name {b_if} && ip link set {b_if} up")
+
+
+# ---------------------------------------------------------------- captures
+
+class Packet:
+    """An IPv4 packet as captured: the fields the tests look at."""
+
+    def __init__(self, data):
+        ihl = (data[0] & 0x0F) * 4
+        (self.tos, self.total_len, self.id, frag, self.ttl, self.proto,
+         _csum) = struct.unpack("!BHHHBBH", data[1:12])
+        self.src = socket.inet_ntoa(data[12:16])
+        self.dst = socket.inet_ntoa(data[16:20])
+        self.df = bool(frag & 0x4000)
+        self.mf = bool(frag & 0x2000)
+        self.offset = (frag & 0x1FFF) * 8
+        self.is_fragment = self.mf or self.offset != 0
+        self.payload = data[ihl:]
+        self.header_ok = _ip_checksum(data[:ihl]) == 0
+
+    def esp(self):
+        """(spi, seq) of an ESP packet."""
+        return struct.unpack("!II", self.payload[:8])
+
+    def icmp(self):
+        """(type, code, next-hop MTU) of an ICMP packet."""
+        t, c, _sum, _unused, mtu = struct.unpack("!BBHHH", self.payload[:8])
+        return t, c, mtu
+
+    def __repr__(self):
+        flags = ("DF " if self.df else "") + ("MF " if self.mf else "")
+        return (f"<{self.src}>{self.dst} proto {self.proto} len {self.total_len} "
+                f"id {self.id} {flags}off {self.offset}>")
+
+
+def _ip_checksum(hdr):
+    s = sum(struct.unpack(f"!{len(hdr) // 2}H", hdr))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def read_pcap(path):
+    """IPv4 packets of a pcap file written by tcpdump on an Ethernet link."""
+    out = []
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return out
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    pos = 24
+    while pos + 16 <= len(data):
+        _s, _us, incl, _orig = struct.unpack(endian + "IIII", data[pos:pos + 16])
+        frame = data[pos + 16:pos + 16 + incl]
+        pos += 16 + incl
+        if linktype == 1:  # Ethernet
+            if struct.unpack("!H", frame[12:14])[0] != 0x0800:
+                continue
+            frame = frame[14:]
+        elif linktype == 113:  # Linux cooked
+            if struct.unpack("!H", frame[14:16])[0] != 0x0800:
+                continue
+            frame = frame[16:]
+        if frame and frame[0] >> 4 == 4:
+            out.append(Packet(frame))
+    return out
+
+
+class Capture:
+    """tcpdump on one interface of a namespace, parsed when stopped."""
+
+    def __init__(self, ns, ifname, path, bpf=""):
+        self.path = path
+        self.proc = ns.popen(["tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "-s", "256",
+                              "-w", path] + ([bpf] if bpf else []),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Wait until it is really capturing.
+        line = self.proc.stderr.readline().decode()
+        if "listening" not in line:
+            raise RuntimeError(f"tcpdump did not start: {line}")
+
+    def stop(self):
+        time.sleep(0.3)  # let the last packets be written
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=30)
+        return read_pcap(self.path)
+
+
+@contextlib.contextmanager
+def capture(ns, ifname, path, bpf=""):
+    """with capture(...) as packets: ...  (the list is filled on exit)"""
+    c = Capture(ns, ifname, path, bpf)
+    packets = []
+    try:
+        yield packets
+    finally:
+        packets.extend(c.stop())
+
+
+# ---------------------------------------------------------------- traffic
+
+def ping(ns, dst, size, count=3, df=False, interval=0.2):
+    """Loss in percent of `ping -s size`, DF set (-M do) or not (-M dont).
+    Exactly `count` requests are sent (no -w: it would retry until replies)."""
+    mode = "do" if df else "dont"
+    p = ns.run(["ping", "-n", "-q", "-M", mode, "-s", str(size), "-c", str(count),
+                "-i", str(interval), "-W", "2", dst], check=False)
+    for line in p.stdout.splitlines():
+        if "packet loss" in line:
+            return float(line.split("%")[0].split()[-1])
+    raise CommandError(f"ping gave no statistics: {p.stdout}{p.stderr}")
+
+
+def payload_for(seq, size):
+    """Deterministic, position-dependent bytes: any reordering shows."""
+    head = struct.pack("!II", seq, size)
+    body = bytes((seq * 7 + i * 13 + (i >> 8)) & 0xFF for i in range(max(0, size - 8)))
+    return (head + body)[:size]
+
+
+def udp_exchange(src_ns, dst_ns, dst, sizes, src_addr=None, df=False, port=5001,
+                 gap=0.02, wait=3.0):
+    """Send one datagram of each size; return {size: (received ok, from)}.
+
+    The receiver socket lives in dst_ns and the sender in src_ns, both in
+    this process: no exec per datagram.
+    """
+    with dst_ns.entered():
+        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        rx.bind(("0.0.0.0", port))
+    with src_ns.entered():
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if src_addr:
+            tx.bind((src_addr, 0))
+        IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_PMTUDISC_DO = 10, 0, 2
+        tx.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER,
+                      IP_PMTUDISC_DO if df else IP_PMTUDISC_DONT)
+    results = {}
+    try:
+        for seq, size in enumerate(sizes):
+            try:
+                tx.sendto(payload_for(seq, size), (dst, port))
+            except OSError as e:
+                results[size] = (False, f"send: {e}")
+            time.sleep(gap)
+        rx.settimeout(wait)
+        got = {}
+        try:
+            while len(got) < len(sizes):
+                data, addr = rx.recvfrom(65535)
+                if len(data) >= 8:
+                    seq, size = struct.unpack("!II", data[:8])
+                    got[seq] = (data == payload_for(seq, size) and len(data) == size,
+                                addr[0])
+                elif len(data) in sizes:
+                    seq = sizes.index(len(data))
+                    got[seq] = (data == payload_for(seq, len(data)), addr[0])
+        except socket.timeout:
+            pass
+        for seq, size in enumerate(sizes):
+            results.setdefault(size, got.get(seq, (False, "lost")))
+    finally:
+        rx.close()
+        tx.close()
+    return results
