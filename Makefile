@@ -37,15 +37,18 @@ $(BUILD)/libxt/%.so: libxt/%.c kernel/include/uapi/linux/netfilter/*.h
 	$(CC) $(XT_CFLAGS) -shared -o $@ $< $(XT_LIBS)
 
 demo: all
-	python3 tests/demo.py
+	/usr/bin/python3 tests/guest/vm.py --timeout 600 -- /usr/bin/python3 tests/demo/demo.py
 
 check: all
 	sh tests/run-tests.sh
 
 bench: all
-	python3 tests/guest/vm.py --quiet -- python3 tests/bench/bench_prefrag.py
+	/usr/bin/python3 tests/guest/vm.py --timeout 1200 -- /usr/bin/python3 tests/bench/bench_prefrag.py
+
+checkpatch:
+	sh scripts/checkpatch.sh
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all setup modules plugins demo check bench clean
+.PHONY: all setup modules plugins demo check bench checkpatch clean

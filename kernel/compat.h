@@ -3,9 +3,8 @@
  * Every kernel API difference nf-prefrag has to bridge, and nowhere else.
  *
  * Decided at compile time by probing the target kernel's headers
- * (the files in probes/, compiled by Kbuild into compat-probed.h) or by
- * __has_include, never by version numbers: stable series change netfilter
- * APIs mid-series.
+ * (the files in probes/, compiled by Kbuild into compat-probed.h), never
+ * by version numbers: stable series change netfilter APIs mid-series.
  */
 #ifndef _NF_PREFRAG_COMPAT_H
 #define _NF_PREFRAG_COMPAT_H
@@ -17,7 +16,7 @@
 #include "compat-probed.h"
 
 /* skb_gso_segment() moved out of netdevice.h (6.4). */
-#if __has_include(<net/gso.h>)
+#ifdef NF_PREFRAG_HAVE_NET_GSO_H
 #include <net/gso.h>
 #endif
 

@@ -216,8 +216,8 @@ static struct pernet_operations nf_prefrag_net_ops = {
 
 static int __init nf_prefrag_init(void)
 {
-	BUILD_BUG_ON(NF_PREFRAG_STAMP_OFFSET < sizeof(struct inet_skb_parm));
-	BUILD_BUG_ON(NF_PREFRAG_STAMP_OFFSET < sizeof(struct inet6_skb_parm));
+	BUILD_BUG_ON(sizeof(struct inet_skb_parm) > NF_PREFRAG_STAMP_OFFSET);
+	BUILD_BUG_ON(sizeof(struct inet6_skb_parm) > NF_PREFRAG_STAMP_OFFSET);
 	return register_pernet_subsys(&nf_prefrag_net_ops);
 }
 

@@ -23,6 +23,19 @@ if [ -n "$KERNELS_BACKPORTS" ] && [ ! -e "$bp" ] && [ -r "$src" ]; then
 	rm -f /var/lib/apt/periodic/nf-prefrag-updated
 fi
 
+# Source packages (iptables' own test harness comes from its source): the
+# same stanza again as deb-src.
+srcs=/etc/apt/sources.list.d/nf-prefrag-src.sources
+if [ ! -e "$srcs" ] && [ -r "$src" ]; then
+	awk '
+		/^[[:space:]]*$/ { if (seen) exit; next }
+		/^Types:/ { print "Types: deb-src"; seen = 1; next }
+		{ print; seen = 1 }
+	' "$src" > "$srcs.tmp"
+	mv "$srcs.tmp" "$srcs"
+	rm -f /var/lib/apt/periodic/nf-prefrag-updated
+fi
+
 stamp=/var/lib/apt/periodic/nf-prefrag-updated
 if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +720 2>/dev/null)" ]; then
 	apt-get update -qq
@@ -36,7 +49,7 @@ pkgs="build-essential pkg-config kmod bc flex bison libelf-dev libssl-dev
 	iptables nftables libxtables-dev libnftnl-dev libmnl-dev libnftables-dev
 	iproute2 ethtool tcpdump iputils-ping netcat-openbsd socat
 	python3 python3-pytest
-	dkms debhelper devscripts fakeroot"
+	dkms debhelper devscripts fakeroot dpkg-dev conntrack"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
@@ -49,4 +62,15 @@ for v in $KERNELS_BACKPORTS; do
 			apt-get install -y -qq --no-install-recommends -t "$codename-backports" "$p"
 	done
 done
+# iptables' source, for its iptables-test.py and xlate-test.py harnesses and
+# its own REJECT .t files.
+ipt_src=/var/cache/nf-prefrag/iptables-src
+if [ ! -e "$ipt_src/iptables-test.py" ]; then
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get source -qq iptables >/dev/null)
+	mkdir -p "$(dirname "$ipt_src")"
+	rm -rf "$ipt_src"
+	mv "$tmp"/iptables-*/ "$ipt_src"
+	rm -rf "$tmp"
+fi
 echo "install-deps: all dependencies present"

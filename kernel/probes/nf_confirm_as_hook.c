@@ -2,4 +2,5 @@
 /* Does nf_confirm() have the nf_hookfn signature? */
 #include <net/netfilter/nf_conntrack_core.h>
 
-nf_hookfn *nf_prefrag_probe = nf_confirm;
+unsigned int (*nf_prefrag_probe)(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state) = nf_confirm;
