@@ -47,14 +47,15 @@ def kernel_versions():
 
 
 def default_kernel():
-    """The bookworm kernel (6.1) when present: it is the one CI must pass."""
-    vers = kernel_versions()
-    for v in vers:
-        if v.startswith("6.1."):
-            return v
+    """The newest bookworm kernel (6.1) with an image and headers: the one CI
+    must pass."""
+    vers = [v for v in kernel_versions()
+            if os.path.exists(f"/boot/vmlinuz-{v}") and
+            os.path.exists(f"/lib/modules/{v}/build")]
     if not vers:
-        sys.exit("vm: no kernel in /lib/modules: run scripts/install-deps.sh")
-    return vers[-1]
+        sys.exit("vm: no kernel with headers in /lib/modules: run make setup")
+    bookworm = [v for v in vers if v.startswith("6.1.")]
+    return (bookworm or vers)[-1]
 
 
 def extract_vmlinux(bzimage, out):

@@ -1,19 +1,34 @@
-"""Runs last: after all that traffic, the modules unload cleanly."""
+"""Runs last: after all that traffic, the modules unload cleanly, and
+iptables loads them again on its own (as after a DKMS install)."""
 import subprocess
 
 
-def test_modules_unload_cleanly(modules):
-    subprocess.run("for n in $(ip netns list | cut -d' ' -f1); do ip netns del $n; done",
-                   shell=True, check=True)
-    subprocess.run("iptables-legacy -t mangle -F; iptables-legacy -t raw -F; "
-                   "iptables-nft -t mangle -F 2>/dev/null; true", shell=True)
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True)
+
+
+def unload():
     # netns teardown is asynchronous: the hooks go with it.
     for _ in range(50):
-        r = subprocess.run(["rmmod", "xt_PREFRAG", "nf_prefrag"],
-                           capture_output=True, text=True)
+        r = sh("rmmod xt_PREFRAG nf_prefrag")
         if r.returncode == 0:
-            break
-        subprocess.run(["sleep", "0.2"])
+            return r
+        sh("sleep 0.2")
+    return r
+
+
+def test_modules_unload_cleanly_and_autoload(modules):
+    sh("for n in $(ip netns list | cut -d' ' -f1); do ip netns del $n; done")
+    sh("iptables-legacy -t mangle -F; iptables-legacy -t raw -F; "
+       "iptables-nft -t mangle -F; iptables-nft -t raw -F")
+    r = unload()
     assert r.returncode == 0, r.stderr
-    lsmod = subprocess.run(["lsmod"], capture_output=True, text=True).stdout
-    assert "nf_prefrag" not in lsmod
+    assert "nf_prefrag" not in sh("lsmod").stdout
+
+    r = sh("iptables-legacy -t mangle -A POSTROUTING -j PREFRAG --mtu auto")
+    assert r.returncode == 0, r.stderr
+    assert "xt_PREFRAG" in sh("lsmod").stdout
+    assert "ipv4_packets_fragmented 0" in sh("cat /proc/net/nf_prefrag").stdout
+    sh("iptables-legacy -t mangle -F")
+    r = unload()
+    assert r.returncode == 0, r.stderr
