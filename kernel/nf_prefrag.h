@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * nf_prefrag core: the interface the front ends (xt_PREFRAG, and later
- * nft and REJECT/CLEARDF) share.
+ * nf_prefrag core: the interface the front ends (xt_PREFRAG, xt_CLEARDF,
+ * and later nft and REJECT) share.
  *
  * A rule only records its decision on the packet (nf_prefrag_ipv4_mark()).
  * The packet then traverses every later rule, NAT and conntrack whole; a hook
@@ -19,7 +19,8 @@ enum nf_prefrag_counter {
 	NF_PREFRAG_PACKETS_FRAGMENTED,	/* packets cut into fragments */
 	NF_PREFRAG_FRAGMENTS_SENT,	/* fragments handed to the output path */
 	NF_PREFRAG_DF_REJECTED,		/* DF packets refused with ICMP */
-	NF_PREFRAG_DF_CLEARED,		/* DF cleared so they could be cut */
+	NF_PREFRAG_DF_CLEARED,		/* DF cleared (PREFRAG --df clear, CLEARDF) */
+	NF_PREFRAG_IDS_RENEWED,		/* CLEARDF: fresh IP ID without DF to clear */
 	NF_PREFRAG_TRANSPORT_SKIPPED,	/* left whole: next hop is a transport-mode SA */
 	NF_PREFRAG_ENCRYPTED_SKIPPED,	/* left whole: IPsec output, already encrypted */
 	NF_PREFRAG_GSO_SEGMENTED,	/* GSO packets segmented before cutting */
@@ -35,8 +36,9 @@ void nf_prefrag_hook_put(struct net *net, u8 family);
 void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
 			  unsigned int hook, unsigned int mtu, u8 df_policy);
 
-/* Clear DF and give the packet a fresh IP ID (one per GSO segment). */
-int nf_prefrag_ipv4_clear_df(struct sk_buff *skb, struct net *net);
+/* A fresh IP ID (one per GSO segment), and DF cleared if asked. */
+int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,
+			     bool clear_df);
 
 void nf_prefrag_count(struct net *net, u8 family, enum nf_prefrag_counter c,
 		      unsigned int n);

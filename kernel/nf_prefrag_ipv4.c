@@ -58,7 +58,8 @@ void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
 }
 EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_mark);
 
-int nf_prefrag_ipv4_clear_df(struct sk_buff *skb, struct net *net)
+int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,
+			     bool clear_df)
 {
 	struct iphdr *iph;
 	__be16 old_id;
@@ -78,8 +79,11 @@ int nf_prefrag_ipv4_clear_df(struct sk_buff *skb, struct net *net)
 		segs = skb_shinfo(skb)->gso_segs ?: 1;
 	}
 
-	csum_replace2(&iph->check, iph->frag_off, iph->frag_off & ~htons(IP_DF));
-	iph->frag_off &= ~htons(IP_DF);
+	if (clear_df) {
+		csum_replace2(&iph->check, iph->frag_off,
+			      iph->frag_off & ~htons(IP_DF));
+		iph->frag_off &= ~htons(IP_DF);
+	}
 	/* Senders put ID 0 on DF packets: without a fresh one, fragments of
 	 * different datagrams would be reassembled together.
 	 */
@@ -88,7 +92,7 @@ int nf_prefrag_ipv4_clear_df(struct sk_buff *skb, struct net *net)
 	csum_replace2(&iph->check, old_id, iph->id);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_clear_df);
+EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_renew_id);
 
 /* The MTU to cut to: the rule's, never more than the route's. */
 static unsigned int nf_prefrag_ipv4_mtu_for(struct sk_buff *skb,
@@ -254,7 +258,7 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 		case XT_PREFRAG_DF_KEEP:
 			return NF_ACCEPT;
 		case XT_PREFRAG_DF_CLEAR:
-			if (nf_prefrag_ipv4_clear_df(skb, net)) {
+			if (nf_prefrag_ipv4_renew_id(skb, net, true)) {
 				nf_prefrag_ipv4_count(net, NF_PREFRAG_ERRORS, 1);
 				return NF_DROP;
 			}

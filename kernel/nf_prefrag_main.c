@@ -53,6 +53,7 @@ static const char *const nf_prefrag_counter_names[__NF_PREFRAG_COUNTER_MAX] = {
 	[NF_PREFRAG_FRAGMENTS_SENT]	= "fragments_sent",
 	[NF_PREFRAG_DF_REJECTED]	= "df_rejected",
 	[NF_PREFRAG_DF_CLEARED]		= "df_cleared",
+	[NF_PREFRAG_IDS_RENEWED]	= "ids_renewed",
 	[NF_PREFRAG_TRANSPORT_SKIPPED]	= "transport_mode_skipped",
 	[NF_PREFRAG_ENCRYPTED_SKIPPED]	= "encrypted_skipped",
 	[NF_PREFRAG_GSO_SEGMENTED]	= "gso_segmented",

@@ -5,8 +5,8 @@ R=/run/nf-prefrag-results
 set -a; . "$R/env"; set +a
 mount -t proc proc /proc
 mount -t sysfs sys /sys
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs tmpfs /var/tmp
+# No tmpfs on /tmp: the overlay root is writable already, and the work tree
+# may live under the host's /tmp (CI clones).
 mkdir -p /dev/pts /dev/shm /run/netns
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm

@@ -20,7 +20,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def modules():
-    subprocess.run(["modprobe", "xt_PREFRAG"], check=True)
+    subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF"], check=True)
     yield
 
 

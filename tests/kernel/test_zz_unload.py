@@ -7,10 +7,15 @@ def sh(cmd):
     return subprocess.run(cmd, shell=True, capture_output=True, text=True)
 
 
+OURS = ["xt_CLEARDF", "xt_PREFRAG", "nf_prefrag"]  # users first
+
+
 def unload():
+    loaded = [line.split()[0] for line in sh("lsmod").stdout.splitlines()[1:]]
+    mods = " ".join(m for m in OURS if m in loaded)
     # netns teardown is asynchronous: the hooks go with it.
     for _ in range(50):
-        r = sh("rmmod xt_PREFRAG nf_prefrag")
+        r = sh(f"rmmod {mods}")
         if r.returncode == 0:
             return r
         sh("sleep 0.2")
