@@ -11,32 +11,27 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 src=/etc/apt/sources.list.d/debian.sources
 bp=/etc/apt/sources.list.d/nf-prefrag-backports.sources
 
-# Add <codename>-backports by copying the first stanza of the machine's own
-# sources file and changing its Suites line: no mirror name is written here.
-if [ -n "$KERNELS_BACKPORTS" ] && [ ! -e "$bp" ] && [ -r "$src" ]; then
-	awk -v suite="$codename-backports" '
-		/^[[:space:]]*$/ { if (seen) exit; next }
-		/^Suites:/ { print "Suites: " suite; seen = 1; next }
-		{ print; seen = 1 }
-	' "$src" > "$bp.tmp"
-	mv "$bp.tmp" "$bp"
-	rm -f /var/lib/apt/periodic/nf-prefrag-updated
-fi
-
-# Source packages (iptables' own test harness comes from its source): the
-# same stanza again as deb-src.
-srcs=/etc/apt/sources.list.d/nf-prefrag-src.sources
-if [ ! -e "$srcs" ] && [ -r "$src" ]; then
-	awk '
-		/^[[:space:]]*$/ { if (seen) exit; next }
-		/^Types:/ { print "Types: deb-src"; seen = 1; next }
-		{ print; seen = 1 }
-	' "$src" > "$srcs.tmp"
-	mv "$srcs.tmp" "$srcs"
-	rm -f /var/lib/apt/periodic/nf-prefrag-updated
-fi
-
 stamp=/var/lib/apt/periodic/nf-prefrag-updated
+
+# derive_source OUT FIELD VALUE: write OUT as a copy of the first stanza of
+# the machine's own sources file with FIELD set to VALUE, so that no mirror
+# name is ever written here.  A new entry forces an apt-get update.
+derive_source() {
+	[ ! -e "$1" ] && [ -r "$src" ] || return 0
+	awk -v field="$2" -v value="$3" '
+		/^[[:space:]]*$/ { if (seen) exit; next }
+		index($0, field ":") == 1 { print field ": " value; seen = 1; next }
+		{ print; seen = 1 }
+	' "$src" > "$1.tmp"
+	mv "$1.tmp" "$1"
+	rm -f "$stamp"
+}
+
+# The backports suite (newer kernels for the matrix).
+[ -z "$KERNELS_BACKPORTS" ] || derive_source "$bp" Suites "$codename-backports"
+# Source packages: iptables' own test harnesses come from its source.
+derive_source /etc/apt/sources.list.d/nf-prefrag-src.sources Types deb-src
+
 if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +720 2>/dev/null)" ]; then
 	apt-get update -qq
 	mkdir -p "$(dirname "$stamp")" && touch "$stamp"

@@ -88,8 +88,8 @@ ip xfrm policy add {sel_in} dir in tmpl src {peer} dst {me} proto esp reqid 2 mo
     def flush_rules(self):
         for r in self.routers():
             r.sh("for t in raw mangle filter nat; do iptables-legacy -t $t -F; done; "
-                 "conntrack -F >/dev/null 2>&1; ip route flush cache; true")
-            r.sh("ip route flush cache")
+                 "conntrack -F >/dev/null 2>&1; true")
+        # Forget learnt path MTUs everywhere: each test starts afresh.
         for h in (self.ha, self.hb, self.ra, self.rb):
             h.sh("ip route flush cache")
 
