@@ -49,3 +49,20 @@ def kmsg():
     """Read what the kernel logged during the test: kmsg() -> text."""
     start = len(subprocess.run(["dmesg"], capture_output=True, text=True).stdout)
     return lambda: kernel_log_since(start)
+
+
+_REPORTS = []
+
+
+@pytest.fixture
+def report(request):
+    """report(text): a measurement worth reading that is not asserted; shown
+    at the end of the run."""
+    return lambda text: _REPORTS.append(f"{request.node.name}: {text}")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _REPORTS:
+        terminalreporter.section("measured, not asserted")
+        for line in _REPORTS:
+            terminalreporter.write_line(line)

@@ -1,11 +1,7 @@
 """PREFRAG on IPv4, on real ESP traffic through a path that drops fragments."""
-import hashlib
-import socket
-import threading
-
 import pytest
 
-from nettest import capture, ping, udp_exchange
+from nettest import capture, ping, tcp_transfer, udp_exchange
 
 ESP = 50
 ICMP = 1
@@ -163,36 +159,11 @@ def test_tcp_bulk_with_gso_and_gro(tun):
     tun.hb.sysctl("net.ipv4.ip_no_pmtu_disc", 1)
     for r in tun.routers():
         r.run("ethtool -K eth0 gro on; ethtool -K eth1 gro on", check=False)
-    data = bytes(range(256)) * 4096 * 4  # 4 MiB
-    with tun.hb.entered():
-        srv = socket.socket()
-        srv.bind((tun.HB, 5002))
-        srv.listen(1)
-    digest = {}
-
-    def receive():
-        conn, _ = srv.accept()
-        h, n = hashlib.sha256(), 0
-        while True:
-            chunk = conn.recv(1 << 16)
-            if not chunk:
-                break
-            h.update(chunk)
-            n += len(chunk)
-        digest["rx"] = (n, h.hexdigest())
-        conn.close()
-
-    t = threading.Thread(target=receive)
-    t.start()
-    with tun.ha.entered():
-        cli = socket.create_connection((tun.HB, 5002), timeout=60)
-    cli.sendall(data)
-    cli.close()
-    t.join(120)
-    srv.close()
+    size = 4 << 20
+    received = tcp_transfer(tun.ha, tun.hb, tun.HB, size, timeout=120)
     tun.ha.sysctl("net.ipv4.ip_no_pmtu_disc", 0)
     tun.hb.sysctl("net.ipv4.ip_no_pmtu_disc", 0)
-    assert digest.get("rx") == (len(data), hashlib.sha256(data).hexdigest())
+    assert received == (size, True)
     c = tun.ra.counters()
     assert c["ipv4_gso_segmented"] > 0
     assert c["ipv4_packets_fragmented"] > 0

@@ -6,14 +6,17 @@ of `ip netns exec`): under TCG every exec costs tens of milliseconds.
 """
 import contextlib
 import ctypes
+import hashlib
 import os
 import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 CLONE_NEWNET = 0x40000000
+SO_RCVBUFFORCE = 33
 _libc = ctypes.CDLL(None, use_errno=True)
 
 TOP = os.environ.get("NF_PREFRAG_TOP") or os.path.dirname(
@@ -234,7 +237,7 @@ def udp_exchange(src_ns, dst_ns, dst, sizes, src_addr=None, df=False, port=5001,
     """
     with dst_ns.entered():
         rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        rx.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)  # past rmem_max
         rx.bind(("0.0.0.0", port))
     with src_ns.entered():
         tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -271,3 +274,98 @@ def udp_exchange(src_ns, dst_ns, dst, sizes, src_addr=None, df=False, port=5001,
         rx.close()
         tx.close()
     return results
+
+
+def _udp_sender(df):
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_PMTUDISC_DO = 10, 0, 2
+    tx.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER,
+                  IP_PMTUDISC_DO if df else IP_PMTUDISC_DONT)
+    return tx
+
+
+def udp_interleaved(src_ns, dst_ns, dst, senders, rounds, size, port=5003,
+                    burst_gap=0.004, wait=4.0):
+    """`senders` unconnected DF sockets (IP ID 0 on every datagram) take
+    turns sending `rounds` datagrams each of `size` bytes.  Returns
+    (intact, lost): datagrams that arrived byte for byte, and the rest."""
+    with dst_ns.entered():
+        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rx.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)  # past rmem_max
+        rx.bind(("0.0.0.0", port))
+    with src_ns.entered():
+        txs = [_udp_sender(df=True) for _ in range(senders)]
+    total = senders * rounds
+    try:
+        for r in range(rounds):
+            for i, tx in enumerate(txs):
+                tx.sendto(payload_for(r * senders + i, size), (dst, port))
+            time.sleep(burst_gap)
+        rx.settimeout(wait)
+        intact = set()
+        try:
+            while len(intact) < total:
+                data, _ = rx.recvfrom(65535)
+                seq, n = struct.unpack("!II", data[:8])
+                if n == size and data == payload_for(seq, size):
+                    intact.add(seq)
+        except socket.timeout:
+            pass
+    finally:
+        rx.close()
+        for tx in txs:
+            tx.close()
+    return len(intact), total - len(intact)
+
+
+def tcp_transfer(src_ns, dst_ns, dst, nbytes, port=5002, timeout=60):
+    """Send nbytes over one TCP connection from src_ns to dst.  Returns
+    (bytes received, whether they were exactly the bytes sent); gives up
+    after `timeout` seconds (a stalled connection)."""
+    data = bytes(range(256)) * (nbytes // 256 + 1)
+    data = data[:nbytes]
+    with dst_ns.entered():
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind((dst, port))
+        srv.listen(1)
+    srv.settimeout(timeout)
+    got = {"n": 0, "digest": None}
+    deadline = time.monotonic() + timeout
+
+    def receive():
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            return
+        h = hashlib.sha256()
+        with conn:
+            conn.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                while True:
+                    chunk = conn.recv(1 << 16)
+                    if not chunk:
+                        break
+                    h.update(chunk)
+                    got["n"] += len(chunk)
+            except socket.timeout:
+                return
+        got["digest"] = h.hexdigest()
+
+    t = threading.Thread(target=receive)
+    t.start()
+    try:
+        with src_ns.entered():
+            cli = socket.create_connection((dst, port), timeout=timeout)
+        with cli:
+            cli.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                cli.sendall(data)
+                cli.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            t.join(max(0.1, deadline - time.monotonic()) + 1)
+    finally:
+        srv.close()
+        t.join(5)
+    return got["n"], got["digest"] == hashlib.sha256(data).hexdigest()

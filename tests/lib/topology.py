@@ -1,13 +1,30 @@
 """The test topologies, built from namespaces inside the guest.
 
-    ha ---- ra ==== ESP tunnel mode ==== rb ---- hb
-    10.0.1.2  .1   10.0.2.1 - mid - 10.0.3.1  .1  10.0.4.2
-                   (mid forwards, drops every IP fragment)
+Both share two IPsec gateways and the path between them:
 
-ra and rb are IPsec gateways with static keys (rfc4106(gcm(aes))); the SAs
-cover 10.0.1.0/24 <-> 10.0.4.0/24.  ra also owns 10.0.1.1, a "tunnel
-address" for traffic it sends into the tunnel itself (as a VPN client's
-virtual IP).
+    ra ==== ESP ==== mid ==== ESP ==== rb
+    10.0.2.1    10.0.2.2 - 10.0.3.2    10.0.3.1
+
+mid forwards, and can drop every IP fragment as many middleboxes do.
+
+Tunnel: hosts on routed subnets, tunnel-mode (or transport-mode) SAs.
+
+    ha ---- ra ==== ESP ==== rb ---- hb
+    10.0.1.2  .1             .1  10.0.4.2
+
+  The tunnel-mode SAs cover 10.0.1.0/24 <-> 10.0.4.0/24.  ra also owns
+  10.0.1.1, a "tunnel address" for traffic it sends into the tunnel itself
+  (as a VPN client's virtual IP).  Transport-mode SAs cover the gateways'
+  own traffic.
+
+Bridge: one Ethernet segment over two sites, gretap over IPsec.
+
+    ha ---- [br0: eth0 + gt0] ra ==== GRE in ESP ==== rb [gt0 + eth0: br0] ---- hb
+    10.0.9.1                                                            10.0.9.2
+
+  gt0 is `gretap nopmtudisc ignore-df` with MTU 1500, so hosts keep MTU 1500
+  and full-size frames make GRE packets bigger than the path MTU.  The SAs
+  (tunnel or transport mode) protect GRE between the gateways.
 """
 from nettest import Netns, veth
 
@@ -16,64 +33,35 @@ KEY_BA = "0x" + "22" * 20
 MTU = 1500
 
 
-class Tunnel:
-    HA, RA_IN, RA_OUT, MID_A, MID_B, RB_OUT, RB_IN, HB = (
-        "10.0.1.2", "10.0.1.1", "10.0.2.1", "10.0.2.2",
-        "10.0.3.2", "10.0.3.1", "10.0.4.1", "10.0.4.2")
+class Gateways:
+    RA_OUT, MID_A, MID_B, RB_OUT = "10.0.2.1", "10.0.2.2", "10.0.3.2", "10.0.3.1"
 
-    def __init__(self, prefix="t", mode="tunnel", drop_fragments=True):
-        self.mode = mode
+    def __init__(self, prefix, names, drop_fragments):
         n = self.ns = {}
-        for name in ("ha", "ra", "mid", "rb", "hb"):
+        for name in names:
             n[name] = Netns(f"{prefix}-{name}")
         self.ha, self.ra, self.mid, self.rb, self.hb = (
             n["ha"], n["ra"], n["mid"], n["rb"], n["hb"])
-        veth(self.ha, "eth0", self.ra, "eth0")
         veth(self.ra, "eth1", self.mid, "eth0")
         veth(self.mid, "eth1", self.rb, "eth1")
-        veth(self.rb, "eth0", self.hb, "eth0")
-        self.ha.sh(f"ip addr add {self.HA}/24 dev eth0 && "
-                   f"ip route add default via {self.RA_IN}")
-        self.hb.sh(f"ip addr add {self.HB}/24 dev eth0 && "
-                   f"ip route add default via {self.RB_IN}")
         self.mid.sh(f"ip addr add {self.MID_A}/24 dev eth0 && "
                     f"ip addr add {self.MID_B}/24 dev eth1")
-        self.ra.sh(f"ip addr add {self.RA_IN}/24 dev eth0 && "
-                   f"ip addr add {self.RA_OUT}/24 dev eth1 && "
-                   f"ip route add 10.0.3.0/24 via {self.MID_A} && "
-                   f"ip route add 10.0.4.0/24 via {self.MID_A} src {self.RA_IN}")
-        self.rb.sh(f"ip addr add {self.RB_IN}/24 dev eth0 && "
-                   f"ip addr add {self.RB_OUT}/24 dev eth1 && "
-                   f"ip route add 10.0.2.0/24 via {self.MID_B} && "
-                   f"ip route add 10.0.1.0/24 via {self.MID_B} src {self.RB_IN}")
-        for r in (self.ra, self.mid, self.rb):
-            r.sysctl("net.ipv4.ip_forward", 1)
-        self._ipsec(self.ra, self.RA_OUT, self.RB_OUT, "10.0.1.0/24",
-                    "10.0.4.0/24", 0x100, 0x200, KEY_AB, KEY_BA)
-        self._ipsec(self.rb, self.RB_OUT, self.RA_OUT, "10.0.4.0/24",
-                    "10.0.1.0/24", 0x200, 0x100, KEY_BA, KEY_AB)
-        if drop_fragments:
-            # A path that drops IP fragments, as many middleboxes do.  nft
-            # without conntrack: fragments are seen as they are.
-            self.mid.sh("nft -f -", input=(
-                "table ip mid {\n chain drop_fragments {\n"
-                "  type filter hook forward priority 0;\n"
-                "  ip frag-off & 0x3fff != 0 counter drop\n }\n}\n"))
+        self.ra.sh(f"ip addr add {self.RA_OUT}/24 dev eth1 && "
+                   f"ip route add 10.0.3.0/24 via {self.MID_A}")
+        self.rb.sh(f"ip addr add {self.RB_OUT}/24 dev eth1 && "
+                   f"ip route add 10.0.2.0/24 via {self.MID_B}")
+        self.mid.sysctl("net.ipv4.ip_forward", 1)
+        # nft without conntrack: fragments are seen as they are.
+        self.mid.sh("nft -f -", input=(
+            "table ip mid {\n chain drop_fragments {\n"
+            "  type filter hook forward priority 0;\n }\n}\n"))
+        self.drop_fragments(drop_fragments)
 
-    def _ipsec(self, r, me, peer, local, remote, spi_out, spi_in, key_out, key_in):
-        m = self.mode
-        if m == "tunnel":
-            sel_out, sel_in = f"src {local} dst {remote}", f"src {remote} dst {local}"
-        else:  # transport: protect the gateways' own traffic and nothing else
-            sel_out, sel_in = f"src {me} dst {peer}", f"src {peer} dst {me}"
-        aead = "aead 'rfc4106(gcm(aes))'"
-        r.sh(f"""
-ip xfrm state add src {me} dst {peer} proto esp spi {spi_out} reqid 1 mode {m} {aead} {key_out} 128
-ip xfrm state add src {peer} dst {me} proto esp spi {spi_in} reqid 2 mode {m} {aead} {key_in} 128
-ip xfrm policy add {sel_out} dir out tmpl src {me} dst {peer} proto esp reqid 1 mode {m}
-ip xfrm policy add {sel_in} dir in tmpl src {peer} dst {me} proto esp reqid 2 mode {m}
-""" + (f"ip xfrm policy add {sel_in} dir fwd tmpl src {peer} dst {me} proto esp reqid 2 mode {m}\n"
-       if m == "tunnel" else ""))
+    def drop_fragments(self, on):
+        """Make the path between the gateways drop IP fragments, or pass them."""
+        rule = ("add rule ip mid drop_fragments ip frag-off & 0x3fff != 0 "
+                "counter drop\n") if on else ""
+        self.mid.sh("nft -f -", input="flush chain ip mid drop_fragments\n" + rule)
 
     def fragments_dropped(self):
         out = self.mid.sh("nft list chain ip mid drop_fragments")
@@ -82,12 +70,32 @@ ip xfrm policy add {sel_in} dir in tmpl src {peer} dst {me} proto esp reqid 2 mo
                 return int(line.split("packets")[1].split()[0])
         return 0
 
+    def ipsec(self, mode, selector_ab, selector_ba, forward=False):
+        """ESP with static keys (rfc4106(gcm(aes))) between ra and rb for
+        traffic matching selector_ab (ra -> rb) and selector_ba."""
+        self.mode = mode
+        for r, me, peer, sel_out, sel_in, spi_out, spi_in, key_out, key_in in (
+                (self.ra, self.RA_OUT, self.RB_OUT, selector_ab, selector_ba,
+                 0x100, 0x200, KEY_AB, KEY_BA),
+                (self.rb, self.RB_OUT, self.RA_OUT, selector_ba, selector_ab,
+                 0x200, 0x100, KEY_BA, KEY_AB)):
+            aead = "aead 'rfc4106(gcm(aes))'"
+            tmpl_in = f"tmpl src {peer} dst {me} proto esp reqid 2 mode {mode}"
+            # A replay window: paths may reorder (netem in some tests).
+            r.sh(f"""
+ip xfrm state add src {me} dst {peer} proto esp spi {spi_out} reqid 1 mode {mode} replay-window 64 {aead} {key_out} 128
+ip xfrm state add src {peer} dst {me} proto esp spi {spi_in} reqid 2 mode {mode} replay-window 64 {aead} {key_in} 128
+ip xfrm policy add {sel_out} dir out tmpl src {me} dst {peer} proto esp reqid 1 mode {mode}
+ip xfrm policy add {sel_in} dir in {tmpl_in}
+""" + (f"ip xfrm policy add {sel_in} dir fwd {tmpl_in}\n" if forward else ""))
+
     def routers(self):
         return (self.ra, self.rb)
 
     def flush_rules(self):
         for r in self.routers():
             r.sh("for t in raw mangle filter nat; do iptables-legacy -t $t -F; done; "
+                 "nft flush table ip native 2>/dev/null; "
                  "conntrack -F >/dev/null 2>&1; true")
         # Forget learnt path MTUs everywhere: each test starts afresh.
         for h in (self.ha, self.hb, self.ra, self.rb):
@@ -96,3 +104,48 @@ ip xfrm policy add {sel_in} dir in tmpl src {peer} dst {me} proto esp reqid 2 mo
     def delete(self):
         for n in self.ns.values():
             n.delete()
+
+
+class Tunnel(Gateways):
+    HA, RA_IN, RB_IN, HB = "10.0.1.2", "10.0.1.1", "10.0.4.1", "10.0.4.2"
+
+    def __init__(self, prefix="t", mode="tunnel", drop_fragments=True):
+        super().__init__(prefix, ("ha", "ra", "mid", "rb", "hb"), drop_fragments)
+        veth(self.ha, "eth0", self.ra, "eth0")
+        veth(self.rb, "eth0", self.hb, "eth0")
+        self.ha.sh(f"ip addr add {self.HA}/24 dev eth0 && "
+                   f"ip route add default via {self.RA_IN}")
+        self.hb.sh(f"ip addr add {self.HB}/24 dev eth0 && "
+                   f"ip route add default via {self.RB_IN}")
+        self.ra.sh(f"ip addr add {self.RA_IN}/24 dev eth0 && "
+                   f"ip route add 10.0.4.0/24 via {self.MID_A} src {self.RA_IN}")
+        self.rb.sh(f"ip addr add {self.RB_IN}/24 dev eth0 && "
+                   f"ip route add 10.0.1.0/24 via {self.MID_B} src {self.RB_IN}")
+        for r in self.routers():
+            r.sysctl("net.ipv4.ip_forward", 1)
+        if mode == "tunnel":
+            self.ipsec(mode, "src 10.0.1.0/24 dst 10.0.4.0/24",
+                       "src 10.0.4.0/24 dst 10.0.1.0/24", forward=True)
+        else:  # transport: protect the gateways' own traffic and nothing else
+            self.ipsec(mode, f"src {self.RA_OUT} dst {self.RB_OUT}",
+                       f"src {self.RB_OUT} dst {self.RA_OUT}")
+
+
+class Bridge(Gateways):
+    HA, HB = "10.0.9.1", "10.0.9.2"
+
+    def __init__(self, prefix="br", mode="tunnel", drop_fragments=True):
+        super().__init__(prefix, ("ha", "ra", "mid", "rb", "hb"), drop_fragments)
+        veth(self.ha, "eth0", self.ra, "eth0")
+        veth(self.rb, "eth0", self.hb, "eth0")
+        self.ha.sh(f"ip addr add {self.HA}/24 dev eth0")
+        self.hb.sh(f"ip addr add {self.HB}/24 dev eth0")
+        for r, me, peer in ((self.ra, self.RA_OUT, self.RB_OUT),
+                            (self.rb, self.RB_OUT, self.RA_OUT)):
+            r.sh(f"ip link add gt0 type gretap local {me} remote {peer} "
+                 "nopmtudisc ignore-df && ip link set gt0 mtu 1500 && "
+                 "ip link add br0 type bridge && "
+                 "ip link set eth0 master br0 && ip link set gt0 master br0 && "
+                 "ip link set gt0 up && ip link set br0 up")
+        self.ipsec(mode, f"src {self.RA_OUT} dst {self.RB_OUT} proto gre",
+                   f"src {self.RB_OUT} dst {self.RA_OUT} proto gre")
