@@ -30,7 +30,10 @@ modules:
 		$(MAKE) -s -C /lib/modules/$$v/build M=$$d W=$(W) NF_PREFRAG_WERROR=y modules; \
 	done
 
+# REJECT replaces iptables' own plugins, which are found by these names.
 plugins: $(XT_PLUGINS)
+	@ln -sf libxt_REJECT.so $(BUILD)/libxt/libipt_REJECT.so
+	@ln -sf libxt_REJECT.so $(BUILD)/libxt/libip6t_REJECT.so
 
 $(BUILD)/libxt/%.so: libxt/%.c kernel/include/uapi/linux/netfilter/*.h
 	@mkdir -p $(dir $@)

@@ -11,6 +11,8 @@
 
 #include <linux/netfilter.h>
 #include <linux/netdevice.h>
+#include <linux/sysctl.h>
+#include <net/net_namespace.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
 #include "compat-probed.h"
@@ -38,6 +40,21 @@ nf_prefrag_ct_confirm(struct sk_buff *skb, unsigned int protoff,
 	if (!ct || ctinfo == IP_CT_RELATED_REPLY)
 		return nf_conntrack_confirm(skb);
 	return nf_confirm(skb, protoff, ct, ctinfo);
+#endif
+}
+
+/*
+ * Netns sysctl tables: registered with their size (without the sentinel)
+ * since 6.6, terminated by an empty entry before.  @table has both.
+ */
+static inline struct ctl_table_header *
+nf_prefrag_register_net_sysctl(struct net *net, const char *path,
+			       struct ctl_table *table, size_t entries)
+{
+#ifdef NF_PREFRAG_HAVE_REGISTER_NET_SYSCTL_SZ
+	return register_net_sysctl_sz(net, path, table, entries);
+#else
+	return register_net_sysctl(net, path, table);
 #endif
 }
 

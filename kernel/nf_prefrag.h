@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * nf_prefrag core: the interface the front ends (xt_PREFRAG, xt_CLEARDF,
- * and later nft and REJECT) share.
+ * xt_REJECT_MTU, and later nft) share.
  *
  * A rule only records its decision on the packet (nf_prefrag_ipv4_mark()).
  * The packet then traverses every later rule, NAT and conntrack whole; a hook
@@ -18,13 +18,15 @@
 enum nf_prefrag_counter {
 	NF_PREFRAG_PACKETS_FRAGMENTED,	/* packets cut into fragments */
 	NF_PREFRAG_FRAGMENTS_SENT,	/* fragments handed to the output path */
-	NF_PREFRAG_DF_REJECTED,		/* DF packets refused with ICMP */
+	NF_PREFRAG_DF_REJECTED,		/* too big, may not be cut: refused */
 	NF_PREFRAG_DF_CLEARED,		/* DF cleared (PREFRAG --df clear, CLEARDF) */
 	NF_PREFRAG_IDS_RENEWED,		/* CLEARDF: fresh IP ID without DF to clear */
 	NF_PREFRAG_TRANSPORT_SKIPPED,	/* left whole: next hop is a transport-mode SA */
 	NF_PREFRAG_ENCRYPTED_SKIPPED,	/* left whole: IPsec output, already encrypted */
 	NF_PREFRAG_GSO_SEGMENTED,	/* GSO packets segmented before cutting */
 	NF_PREFRAG_ERRORS,		/* dropped: no memory, bad packet */
+	NF_PREFRAG_TOO_BIG_SENT,	/* ICMP frag-needed / ICMPv6 too big sent */
+	NF_PREFRAG_TOO_BIG_LIMITED,	/* ... not sent: over the rate limit */
 	__NF_PREFRAG_COUNTER_MAX
 };
 
@@ -35,6 +37,19 @@ void nf_prefrag_hook_put(struct net *net, u8 family);
 /* Called by a rule: this packet is to be cut at the end of POSTROUTING. */
 void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
 			  unsigned int hook, unsigned int mtu, u8 df_policy);
+
+void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
+			  unsigned int mtu);
+
+/*
+ * ICMP "fragmentation needed" (ICMPv6 "packet too big") with @mtu, to the
+ * sender of @skb.  The kernel exempts these from its ICMP rate limit;
+ * ours is per netns (sysctl net.netfilter.nf_prefrag_icmp_{rate,burst}).
+ */
+void nf_prefrag_ipv4_send_too_big(struct sk_buff *skb, struct net *net,
+				  unsigned int mtu);
+void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb, struct net *net,
+				  unsigned int mtu);
 
 /* A fresh IP ID (one per GSO segment), and DF cleared if asked. */
 int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,

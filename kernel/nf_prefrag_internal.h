@@ -5,9 +5,12 @@
 
 #include <linux/netfilter.h>
 #include <linux/skbuff.h>
+#include <linux/spinlock.h>
+#include <net/dst.h>
+#include <net/xfrm.h>
 #include "nf_prefrag.h"
 
-#define NF_PREFRAG_NUM_FAMILIES	1	/* ipv4; ipv6 comes later */
+#define NF_PREFRAG_NUM_FAMILIES	2	/* ipv4, ipv6 */
 
 /*
  * The rule's decision, carried in the tail of skb->cb from the rule to the
@@ -34,7 +37,72 @@ void nf_prefrag_stamp_set(struct sk_buff *skb, struct net *net,
 bool nf_prefrag_stamp_take(struct sk_buff *skb, struct net *net,
 			   struct nf_prefrag_stamp *stamp);
 
+typedef int (*nf_prefrag_okfn_t)(struct net *net, struct sock *sk,
+				 struct sk_buff *skb);
+
+/*
+ * The fragmenters (ip_do_fragment, ip6_fragment) call back without
+ * context: the output function to use is found in a per-CPU slot, saved
+ * and restored around each use, because sending one fragment may lead
+ * back into our hook (a packet leaving a nested tunnel).  BHs off.
+ */
+struct nf_prefrag_emit_ctx {
+	nf_prefrag_okfn_t	okfn;
+	unsigned int		fragments;
+};
+
+struct nf_prefrag_emit_ctx *nf_prefrag_emit_enter(struct nf_prefrag_emit_ctx *ctx);
+void nf_prefrag_emit_leave(struct nf_prefrag_emit_ctx *outer);
+int nf_prefrag_emit_next(struct net *net, struct sock *sk, struct sk_buff *skb);
+
+/* Cuts one packet (not GSO) to @mtu and sends the pieces to @okfn. */
+typedef void (*nf_prefrag_fragment_t)(struct net *net, struct sock *sk,
+				      struct sk_buff *skb, unsigned int mtu,
+				      nf_prefrag_okfn_t okfn);
+
+void nf_prefrag_output(struct net *net, u8 family, struct sock *sk,
+		       struct sk_buff *skb, unsigned int mtu,
+		       nf_prefrag_okfn_t okfn, nf_prefrag_fragment_t fragment);
+
+/* Does @skb (all its segments, for GSO) fit in @mtu? */
+static inline bool nf_prefrag_fits(const struct sk_buff *skb, unsigned int mtu)
+{
+	if (skb->len <= mtu)
+		return true;
+	return skb_is_gso(skb) && skb_gso_validate_network_len(skb, mtu);
+}
+
+/*
+ * Transport mode (and BEET) reuse the packet's own IP header, fragment
+ * bits included: its fragments would become ESP packets still marked as
+ * fragments, which the peer cannot put together.
+ */
+static inline bool nf_prefrag_into_transport_sa(const struct dst_entry *dst)
+{
+#ifdef CONFIG_XFRM
+	return dst->xfrm && dst->xfrm->props.mode != XFRM_MODE_TUNNEL;
+#else
+	return false;
+#endif
+}
+
+/* Per-netns token bucket for the ICMP errors we send. */
+struct nf_prefrag_icmp_limit {
+	spinlock_t		lock;		/* guards last and credit */
+	unsigned long		last;		/* jiffies of the last refill */
+	u64			credit;		/* tokens * HZ */
+	int			rate;		/* sysctl: per second, 0: none */
+	int			burst;		/* sysctl */
+	struct ctl_table_header	*sysctl;
+};
+
+int nf_prefrag_icmp_net_init(struct net *net, struct nf_prefrag_icmp_limit *l);
+void nf_prefrag_icmp_net_exit(struct nf_prefrag_icmp_limit *l);
+struct nf_prefrag_icmp_limit *nf_prefrag_icmp_limit_of(struct net *net);
+
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state);
+unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state);
 
 #endif /* _NF_PREFRAG_INTERNAL_H */

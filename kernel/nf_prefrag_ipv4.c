@@ -13,7 +13,6 @@
 #include <linux/icmp.h>
 #include <linux/ip.h>
 #include <linux/netfilter_ipv4.h>
-#include <linux/percpu.h>
 #include <net/checksum.h>
 #include <net/icmp.h>
 #include <net/ip.h>
@@ -109,57 +108,18 @@ static unsigned int nf_prefrag_ipv4_mtu_for(struct sk_buff *skb,
 	return mtu;
 }
 
-static bool nf_prefrag_fits(const struct sk_buff *skb, unsigned int mtu)
-{
-	if (skb->len <= mtu)
-		return true;
-	return skb_is_gso(skb) && skb_gso_validate_network_len(skb, mtu);
-}
-
-/*
- * Transport mode (and BEET) reuse the packet's own IP header, fragment
- * bits included: its fragments would become ESP packets still marked as
- * fragments, which the peer cannot put together.
- */
-static bool nf_prefrag_into_transport_sa(const struct dst_entry *dst)
-{
-#ifdef CONFIG_XFRM
-	return dst->xfrm && dst->xfrm->props.mode != XFRM_MODE_TUNNEL;
-#else
-	return false;
-#endif
-}
-
-/*
- * ip_do_fragment() calls back without context: the output function to use
- * is found here.  Saved and restored around each use, because sending one
- * fragment may lead back into this hook (a packet leaving a nested tunnel).
- */
-struct nf_prefrag_emit_ctx {
-	int		(*okfn)(struct net *net, struct sock *sk,
-				struct sk_buff *skb);
-	unsigned int	fragments;
-};
-
-static DEFINE_PER_CPU(struct nf_prefrag_emit_ctx *, nf_prefrag_emit_ctx);
-
+/* Fragments go to the output path; our MTU must not stay on them. */
 static int nf_prefrag_ipv4_emit(struct net *net, struct sock *sk,
 				struct sk_buff *skb)
 {
-	struct nf_prefrag_emit_ctx *ctx = __this_cpu_read(nf_prefrag_emit_ctx);
-
-	/* Our MTU must not stay on the fragment: ip_finish_output() would
-	 * cut the encrypted packet to it.
-	 */
+	/* ip_finish_output() would cut the encrypted packet to it. */
 	IPCB(skb)->frag_max_size = 0;
-	ctx->fragments++;
-	return ctx->okfn(net, sk, skb);
+	return nf_prefrag_emit_next(net, sk, skb);
 }
 
 static void nf_prefrag_ipv4_fragment(struct net *net, struct sock *sk,
 				     struct sk_buff *skb, unsigned int mtu,
-				     int (*okfn)(struct net *, struct sock *,
-						 struct sk_buff *))
+				     nf_prefrag_okfn_t okfn)
 {
 	struct nf_prefrag_emit_ctx ctx = { .okfn = okfn }, *outer;
 	int err;
@@ -168,10 +128,9 @@ static void nf_prefrag_ipv4_fragment(struct net *net, struct sock *sk,
 	IPCB(skb)->frag_max_size = mtu;
 
 	local_bh_disable();
-	outer = __this_cpu_read(nf_prefrag_emit_ctx);
-	__this_cpu_write(nf_prefrag_emit_ctx, &ctx);
+	outer = nf_prefrag_emit_enter(&ctx);
 	err = ip_do_fragment(net, sk, skb, nf_prefrag_ipv4_emit);
-	__this_cpu_write(nf_prefrag_emit_ctx, outer);
+	nf_prefrag_emit_leave(outer);
 	local_bh_enable();
 
 	if (ctx.fragments) {
@@ -181,44 +140,6 @@ static void nf_prefrag_ipv4_fragment(struct net *net, struct sock *sk,
 	}
 	if (err)
 		nf_prefrag_ipv4_count(net, NF_PREFRAG_ERRORS, 1);
-}
-
-/*
- * GSO aggregates are segmented first, as ip_finish_output_gso() does
- * (fragmenting an aggregate is a bad offload); only segments that still do
- * not fit are cut.
- */
-static void nf_prefrag_ipv4_output(struct net *net, struct sock *sk,
-				   struct sk_buff *skb, unsigned int mtu,
-				   int (*okfn)(struct net *, struct sock *,
-					       struct sk_buff *))
-{
-	struct sk_buff *segs, *seg, *next;
-
-	if (!skb_is_gso(skb)) {
-		nf_prefrag_ipv4_fragment(net, sk, skb, mtu, okfn);
-		return;
-	}
-
-	/* No offload features: segments may be headed into IPsec, which
-	 * needs complete checksums anyway (as xfrm_output_gso()).
-	 */
-	segs = skb_gso_segment(skb, 0);
-	if (IS_ERR_OR_NULL(segs)) {
-		kfree_skb(skb);
-		nf_prefrag_ipv4_count(net, NF_PREFRAG_ERRORS, 1);
-		return;
-	}
-	consume_skb(skb);
-	nf_prefrag_ipv4_count(net, NF_PREFRAG_GSO_SEGMENTED, 1);
-
-	skb_list_walk_safe(segs, seg, next) {
-		skb_mark_not_on_list(seg);
-		if (seg->len <= mtu)
-			okfn(net, sk, seg);
-		else
-			nf_prefrag_ipv4_fragment(net, sk, seg, mtu, okfn);
-	}
 }
 
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
@@ -265,8 +186,7 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 			nf_prefrag_ipv4_count(net, NF_PREFRAG_DF_CLEARED, 1);
 			break;
 		default:
-			icmp_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
-				  htonl(mtu));
+			nf_prefrag_ipv4_send_too_big(skb, net, mtu);
 			nf_prefrag_ipv4_count(net, NF_PREFRAG_DF_REJECTED, 1);
 			return NF_DROP;
 		}
@@ -278,6 +198,7 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 	if (verdict != NF_ACCEPT)
 		return verdict;
 
-	nf_prefrag_ipv4_output(net, state->sk, skb, mtu, state->okfn);
+	nf_prefrag_output(net, NFPROTO_IPV4, state->sk, skb, mtu, state->okfn,
+			  nf_prefrag_ipv4_fragment);
 	return NF_STOLEN;
 }

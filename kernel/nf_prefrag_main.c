@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nf_prefrag core: per-netns POSTROUTING hook (registered only while a rule
- * needs it), the stamp that carries a rule's decision to it, and counters.
+ * nf_prefrag core: per-netns POSTROUTING hooks (registered only while a rule
+ * needs them), the stamp that carries a rule's decision to them, the output
+ * of what they cut, and counters.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -12,9 +13,11 @@
 #include <linux/random.h>
 #include <linux/seq_file.h>
 #include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/netns/generic.h>
+#include "compat.h"
 #include "nf_prefrag_internal.h"
 
 struct nf_prefrag_stats {
@@ -25,6 +28,7 @@ struct nf_prefrag_net {
 	unsigned int			hook_users[NF_PREFRAG_NUM_FAMILIES];
 	u64				stamp_key;
 	struct nf_prefrag_stats __percpu *stats;
+	struct nf_prefrag_icmp_limit	icmp_limit;
 };
 
 static unsigned int nf_prefrag_net_id __read_mostly;
@@ -42,10 +46,16 @@ static const struct nf_hook_ops nf_prefrag_ops[NF_PREFRAG_NUM_FAMILIES] = {
 		.hooknum	= NF_INET_POST_ROUTING,
 		.priority	= NF_IP_PRI_CONNTRACK_CONFIRM - 1,
 	},
+	{
+		.hook		= nf_prefrag_ipv6_out,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= NF_IP6_PRI_LAST - 1,
+	},
 };
 
 static const char *const nf_prefrag_family_names[NF_PREFRAG_NUM_FAMILIES] = {
-	"ipv4",
+	"ipv4", "ipv6",
 };
 
 static const char *const nf_prefrag_counter_names[__NF_PREFRAG_COUNTER_MAX] = {
@@ -58,6 +68,8 @@ static const char *const nf_prefrag_counter_names[__NF_PREFRAG_COUNTER_MAX] = {
 	[NF_PREFRAG_ENCRYPTED_SKIPPED]	= "encrypted_skipped",
 	[NF_PREFRAG_GSO_SEGMENTED]	= "gso_segmented",
 	[NF_PREFRAG_ERRORS]		= "errors",
+	[NF_PREFRAG_TOO_BIG_SENT]	= "icmp_too_big_sent",
+	[NF_PREFRAG_TOO_BIG_LIMITED]	= "icmp_too_big_ratelimited",
 };
 
 static struct nf_prefrag_net *nf_prefrag_pernet(struct net *net)
@@ -70,6 +82,8 @@ static int nf_prefrag_family_index(u8 family)
 	switch (family) {
 	case NFPROTO_IPV4:
 		return 0;
+	case NFPROTO_IPV6:
+		return 1;
 	default:
 		return -1;
 	}
@@ -119,6 +133,71 @@ void nf_prefrag_count(struct net *net, u8 family, enum nf_prefrag_counter c,
 		this_cpu_add(nf_prefrag_pernet(net)->stats->count[i][c], n);
 }
 EXPORT_SYMBOL_GPL(nf_prefrag_count);
+
+struct nf_prefrag_icmp_limit *nf_prefrag_icmp_limit_of(struct net *net)
+{
+	return &nf_prefrag_pernet(net)->icmp_limit;
+}
+
+static DEFINE_PER_CPU(struct nf_prefrag_emit_ctx *, nf_prefrag_emit_ctx);
+
+struct nf_prefrag_emit_ctx *nf_prefrag_emit_enter(struct nf_prefrag_emit_ctx *ctx)
+{
+	struct nf_prefrag_emit_ctx *outer = __this_cpu_read(nf_prefrag_emit_ctx);
+
+	__this_cpu_write(nf_prefrag_emit_ctx, ctx);
+	return outer;
+}
+
+void nf_prefrag_emit_leave(struct nf_prefrag_emit_ctx *outer)
+{
+	__this_cpu_write(nf_prefrag_emit_ctx, outer);
+}
+
+int nf_prefrag_emit_next(struct net *net, struct sock *sk, struct sk_buff *skb)
+{
+	struct nf_prefrag_emit_ctx *ctx = __this_cpu_read(nf_prefrag_emit_ctx);
+
+	ctx->fragments++;
+	return ctx->okfn(net, sk, skb);
+}
+
+/*
+ * GSO aggregates are segmented first, as ip_finish_output_gso() does
+ * (fragmenting an aggregate is a bad offload); only segments that still do
+ * not fit are cut.
+ */
+void nf_prefrag_output(struct net *net, u8 family, struct sock *sk,
+		       struct sk_buff *skb, unsigned int mtu,
+		       nf_prefrag_okfn_t okfn, nf_prefrag_fragment_t fragment)
+{
+	struct sk_buff *segs, *seg, *next;
+
+	if (!skb_is_gso(skb)) {
+		fragment(net, sk, skb, mtu, okfn);
+		return;
+	}
+
+	/* No offload features: segments may be headed into IPsec, which
+	 * needs complete checksums anyway (as xfrm_output_gso()).
+	 */
+	segs = skb_gso_segment(skb, 0);
+	if (IS_ERR_OR_NULL(segs)) {
+		kfree_skb(skb);
+		nf_prefrag_count(net, family, NF_PREFRAG_ERRORS, 1);
+		return;
+	}
+	consume_skb(skb);
+	nf_prefrag_count(net, family, NF_PREFRAG_GSO_SEGMENTED, 1);
+
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		if (seg->len <= mtu)
+			okfn(net, sk, seg);
+		else
+			fragment(net, sk, seg, mtu, okfn);
+	}
+}
 
 static struct nf_prefrag_stamp *nf_prefrag_stamp_of(struct sk_buff *skb)
 {
@@ -178,17 +257,27 @@ static int nf_prefrag_stats_show(struct seq_file *seq, void *v)
 static int __net_init nf_prefrag_net_init(struct net *net)
 {
 	struct nf_prefrag_net *pn = nf_prefrag_pernet(net);
+	int err;
 
 	pn->stamp_key = get_random_u64();
 	pn->stats = alloc_percpu(struct nf_prefrag_stats);
 	if (!pn->stats)
 		return -ENOMEM;
+	err = nf_prefrag_icmp_net_init(net, &pn->icmp_limit);
+	if (err)
+		goto err_icmp;
 	if (!proc_create_net_single("nf_prefrag", 0444, net->proc_net,
 				    nf_prefrag_stats_show, NULL)) {
-		free_percpu(pn->stats);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto err_proc;
 	}
 	return 0;
+
+err_proc:
+	nf_prefrag_icmp_net_exit(&pn->icmp_limit);
+err_icmp:
+	free_percpu(pn->stats);
+	return err;
 }
 
 static void __net_exit nf_prefrag_net_exit(struct net *net)
@@ -205,6 +294,7 @@ static void __net_exit nf_prefrag_net_exit(struct net *net)
 		}
 	}
 	mutex_unlock(&nf_prefrag_hook_mutex);
+	nf_prefrag_icmp_net_exit(&pn->icmp_limit);
 	free_percpu(pn->stats);
 }
 

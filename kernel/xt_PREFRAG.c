@@ -27,17 +27,33 @@ static unsigned int prefrag_tg4(struct sk_buff *skb,
 	return XT_CONTINUE;
 }
 
-static int prefrag_tg_check(const struct xt_tgchk_param *par)
+static unsigned int prefrag_tg6(struct sk_buff *skb,
+				const struct xt_action_param *par)
 {
 	const struct xt_prefrag_info *info = par->targinfo;
 
-	if (info->mtu != XT_PREFRAG_MTU_AUTO && info->mtu < XT_PREFRAG_MTU_MIN) {
-		pr_info_ratelimited("mtu %u is below the IPv4 minimum of %u\n",
-				    info->mtu, XT_PREFRAG_MTU_MIN);
+	nf_prefrag_ipv6_mark(skb, xt_net(par), info->mtu);
+	return XT_CONTINUE;
+}
+
+static int prefrag_tg_check(const struct xt_tgchk_param *par)
+{
+	const struct xt_prefrag_info *info = par->targinfo;
+	bool ipv6 = par->family == NFPROTO_IPV6;
+	unsigned int min = ipv6 ? XT_PREFRAG_MTU_MIN_IPV6 : XT_PREFRAG_MTU_MIN;
+
+	if (info->mtu != XT_PREFRAG_MTU_AUTO && info->mtu < min) {
+		pr_info_ratelimited("mtu %u is below the IPv%d minimum of %u\n",
+				    info->mtu, ipv6 ? 6 : 4, min);
 		return -EINVAL;
 	}
 	if (info->df_policy >= __XT_PREFRAG_DF_MAX) {
 		pr_info_ratelimited("unknown DF policy %u\n", info->df_policy);
+		return -EINVAL;
+	}
+	/* IPv6 has no DF: what does not fit is refused, or cut at the source. */
+	if (ipv6 && info->df_policy != XT_PREFRAG_DF_REJECT) {
+		pr_info_ratelimited("--df is for IPv4 only\n");
 		return -EINVAL;
 	}
 	if (info->flags) {
@@ -71,6 +87,17 @@ static struct xt_target prefrag_tg_reg[] __read_mostly = {
 		.hooks		= PREFRAG_HOOKS,
 		.me		= THIS_MODULE,
 	},
+	{
+		.name		= "PREFRAG",
+		.revision	= 0,
+		.family		= NFPROTO_IPV6,
+		.target		= prefrag_tg6,
+		.targetsize	= sizeof(struct xt_prefrag_info),
+		.checkentry	= prefrag_tg_check,
+		.destroy	= prefrag_tg_destroy,
+		.hooks		= PREFRAG_HOOKS,
+		.me		= THIS_MODULE,
+	},
 };
 
 static int __init prefrag_tg_init(void)
@@ -88,3 +115,4 @@ module_exit(prefrag_tg_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Xtables: fragment IP packets before IPsec encrypts them");
 MODULE_ALIAS("ipt_PREFRAG");
+MODULE_ALIAS("ip6t_PREFRAG");

@@ -20,6 +20,8 @@ ip link set lo up
 mkdir -p /run/nf-prefrag-kmods
 mount --bind "/lib/modules/$(uname -r)" /run/nf-prefrag-kmods
 mount --bind "$NF_PREFRAG_MODTREE" "/lib/modules/$(uname -r)"
+# As the packages install it: REJECT revision 1 loads with ipt_REJECT.
+cp "$NF_PREFRAG_TOP/kernel/nf-prefrag.modprobe.conf" /etc/modprobe.d/nf-prefrag.conf
 # Loaded on first use they cost seconds under TCG; load them up front.
 modprobe -a veth xfrm_user esp4 esp6 aesni_intel gcm ctr ghash_clmulni_intel \
 	seqiv nf_conntrack 2>/dev/null

@@ -18,11 +18,12 @@ enum xt_prefrag_df_policy {
 
 #define XT_PREFRAG_MTU_AUTO	0	/* the MTU of the route it leaves by */
 #define XT_PREFRAG_MTU_MIN	68	/* RFC 791: every host takes 68 bytes */
+#define XT_PREFRAG_MTU_MIN_IPV6	1280	/* RFC 8200 */
 #define XT_PREFRAG_MTU_MAX	65535
 
 struct xt_prefrag_info {
 	__u16	mtu;		/* XT_PREFRAG_MTU_AUTO or MIN..MAX */
-	__u8	df_policy;	/* enum xt_prefrag_df_policy */
+	__u8	df_policy;	/* enum xt_prefrag_df_policy; IPv6: 0 */
 	__u8	flags;		/* none defined yet: must be 0 */
 };
 

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * REJECT revision 1, IPv4 and IPv6: every revision-0 reject type, plus ICMP
+ * "fragmentation needed" (ICMPv6 "packet too big") that carries the MTU.
+ * Revision 0 stays with ipt_REJECT/ip6t_REJECT: the kernel's autoload
+ * only ever asks for those, so our module is loaded next to them (see
+ * nf-prefrag.modprobe.conf), and stock rulesets never depend on it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/module.h>
+#include <linux/skbuff.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv4/ipt_REJECT.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <linux/netfilter_ipv6/ip6t_REJECT.h>
+#include <linux/netfilter/xt_REJECT_MTU.h>
+#include <net/ip.h>
+#include <net/ip6_route.h>
+#include <net/netfilter/ipv4/nf_reject.h>
+#include <net/netfilter/ipv6/nf_reject.h>
+#include "nf_prefrag.h"
+
+/* As ipt_REJECT and ip6t_REJECT. */
+#define REJECT_HOOKS	((1 << NF_INET_LOCAL_IN) | (1 << NF_INET_FORWARD) | \
+			 (1 << NF_INET_LOCAL_OUT))
+
+/* The ICMP code each revision-0 "unreachable" type sends; 0xff: not one. */
+static const u8 reject4_unreach_code[XT_REJECT_IPV4_FRAG_NEEDED] = {
+	[IPT_ICMP_NET_UNREACHABLE]	= ICMP_NET_UNREACH,
+	[IPT_ICMP_HOST_UNREACHABLE]	= ICMP_HOST_UNREACH,
+	[IPT_ICMP_PROT_UNREACHABLE]	= ICMP_PROT_UNREACH,
+	[IPT_ICMP_PORT_UNREACHABLE]	= ICMP_PORT_UNREACH,
+	[IPT_ICMP_ECHOREPLY]		= 0xff,
+	[IPT_ICMP_NET_PROHIBITED]	= ICMP_NET_ANO,
+	[IPT_ICMP_HOST_PROHIBITED]	= ICMP_HOST_ANO,
+	[IPT_TCP_RESET]			= 0xff,
+	[IPT_ICMP_ADMIN_PROHIBITED]	= ICMP_PKT_FILTERED,
+};
+
+static const u8 reject6_unreach_code[XT_REJECT_IPV6_PKT_TOO_BIG] = {
+	[IP6T_ICMP6_NO_ROUTE]		= ICMPV6_NOROUTE,
+	[IP6T_ICMP6_ADM_PROHIBITED]	= ICMPV6_ADM_PROHIBITED,
+	[IP6T_ICMP6_NOT_NEIGHBOUR]	= ICMPV6_NOT_NEIGHBOUR,
+	[IP6T_ICMP6_ADDR_UNREACH]	= ICMPV6_ADDR_UNREACH,
+	[IP6T_ICMP6_PORT_UNREACH]	= ICMPV6_PORT_UNREACH,
+	[IP6T_ICMP6_ECHOREPLY]		= 0xff,
+	[IP6T_TCP_RESET]		= 0xff,
+	[IP6T_ICMP6_POLICY_FAIL]	= ICMPV6_POLICY_FAIL,
+	[IP6T_ICMP6_REJECT_ROUTE]	= ICMPV6_REJECT_ROUTE,
+};
+
+static unsigned int reject_mtu_tg4(struct sk_buff *skb,
+				   const struct xt_action_param *par)
+{
+	const struct xt_reject_info_v1 *info = par->targinfo;
+	int hook = xt_hooknum(par);
+
+	switch (info->with) {
+	case XT_REJECT_IPV4_FRAG_NEEDED:
+		nf_prefrag_ipv4_send_too_big(skb, xt_net(par), info->mtu ?:
+					     ip_skb_dst_mtu(skb->sk, skb));
+		break;
+	case IPT_TCP_RESET:
+		nf_send_reset(xt_net(par), par->state->sk, skb, hook);
+		break;
+	default:
+		nf_send_unreach(skb, reject4_unreach_code[info->with], hook);
+		break;
+	}
+	return NF_DROP;
+}
+
+static unsigned int reject_mtu_tg6(struct sk_buff *skb,
+				   const struct xt_action_param *par)
+{
+	const struct xt_reject_info_v1 *info = par->targinfo;
+	int hook = xt_hooknum(par);
+
+	switch (info->with) {
+	case XT_REJECT_IPV6_PKT_TOO_BIG:
+		nf_prefrag_ipv6_send_too_big(skb, xt_net(par), info->mtu ?:
+					     ip6_skb_dst_mtu(skb));
+		break;
+	case IP6T_TCP_RESET:
+		nf_send_reset6(xt_net(par), par->state->sk, skb, hook);
+		break;
+	default:
+		nf_send_unreach6(xt_net(par), skb,
+				 reject6_unreach_code[info->with], hook);
+		break;
+	}
+	return NF_DROP;
+}
+
+/* What both families check alike; @too_big is that family's new type. */
+static int reject_mtu_check_common(const struct xt_tgchk_param *par,
+				   u32 too_big, unsigned int mtu_min,
+				   const u8 *unreach_code)
+{
+	const struct xt_reject_info_v1 *info = par->targinfo;
+
+	if (info->with > too_big) {
+		pr_info_ratelimited("unknown reject type %u\n", info->with);
+		return -EINVAL;
+	}
+	if (info->with != too_big) {
+		if (unreach_code[info->with] == 0xff &&
+		    info->with != IPT_TCP_RESET) {
+			pr_info_ratelimited("echo-reply is not supported\n");
+			return -EINVAL;
+		}
+		if (info->mtu) {
+			pr_info_ratelimited("an MTU only goes with the too-big type\n");
+			return -EINVAL;
+		}
+		return 0;
+	}
+
+	if (info->mtu == XT_REJECT_MTU_AUTO) {
+		/* A packet for this host has no route whose MTU means anything. */
+		if (par->hook_mask & (1 << NF_INET_LOCAL_IN)) {
+			pr_info_ratelimited("mtu auto needs a route: not in INPUT, give the MTU\n");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (info->mtu < mtu_min || info->mtu > XT_REJECT_MTU_MAX) {
+		pr_info_ratelimited("mtu %u is outside %u..%u\n", info->mtu,
+				    mtu_min, XT_REJECT_MTU_MAX);
+		return -EINVAL;
+	}
+	if (info->mtu < XT_REJECT_MTU_LINUX_FLOOR)
+		pr_info_ratelimited("mtu %u: Linux senders use %u instead, and lock it\n",
+				    info->mtu, XT_REJECT_MTU_LINUX_FLOOR);
+	return 0;
+}
+
+static int reject_mtu_tg4_check(const struct xt_tgchk_param *par)
+{
+	const struct xt_reject_info_v1 *info = par->targinfo;
+	const struct ipt_entry *e = par->entryinfo;
+
+	if (info->with == IPT_TCP_RESET &&
+	    (e->ip.proto != IPPROTO_TCP || (e->ip.invflags & XT_INV_PROTO))) {
+		pr_info_ratelimited("tcp-reset needs -p tcp\n");
+		return -EINVAL;
+	}
+	return reject_mtu_check_common(par, XT_REJECT_IPV4_FRAG_NEEDED,
+				       XT_REJECT_MTU_MIN_IPV4,
+				       reject4_unreach_code);
+}
+
+static int reject_mtu_tg6_check(const struct xt_tgchk_param *par)
+{
+	const struct xt_reject_info_v1 *info = par->targinfo;
+	const struct ip6t_entry *e = par->entryinfo;
+
+	if (info->with == IP6T_TCP_RESET &&
+	    (!(e->ipv6.flags & IP6T_F_PROTO) || e->ipv6.proto != IPPROTO_TCP ||
+	     (e->ipv6.invflags & XT_INV_PROTO))) {
+		pr_info_ratelimited("tcp-reset needs -p tcp\n");
+		return -EINVAL;
+	}
+	return reject_mtu_check_common(par, XT_REJECT_IPV6_PKT_TOO_BIG,
+				       XT_REJECT_MTU_MIN_IPV6,
+				       reject6_unreach_code);
+}
+
+static struct xt_target reject_mtu_tg_reg[] __read_mostly = {
+	{
+		.name		= "REJECT",
+		.revision	= 1,
+		.family		= NFPROTO_IPV4,
+		.target		= reject_mtu_tg4,
+		.targetsize	= sizeof(struct xt_reject_info_v1),
+		.table		= "filter",
+		.hooks		= REJECT_HOOKS,
+		.checkentry	= reject_mtu_tg4_check,
+		.me		= THIS_MODULE,
+	},
+	{
+		.name		= "REJECT",
+		.revision	= 1,
+		.family		= NFPROTO_IPV6,
+		.target		= reject_mtu_tg6,
+		.targetsize	= sizeof(struct xt_reject_info_v1),
+		.table		= "filter",
+		.hooks		= REJECT_HOOKS,
+		.checkentry	= reject_mtu_tg6_check,
+		.me		= THIS_MODULE,
+	},
+};
+
+static int __init reject_mtu_tg_init(void)
+{
+	return xt_register_targets(reject_mtu_tg_reg,
+				   ARRAY_SIZE(reject_mtu_tg_reg));
+}
+
+static void __exit reject_mtu_tg_exit(void)
+{
+	xt_unregister_targets(reject_mtu_tg_reg, ARRAY_SIZE(reject_mtu_tg_reg));
+}
+
+module_init(reject_mtu_tg_init);
+module_exit(reject_mtu_tg_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Xtables: REJECT revision 1, with \"packet too big\" carrying the MTU");
