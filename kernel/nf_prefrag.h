@@ -14,6 +14,7 @@
 #include <linux/netfilter.h>
 #include <linux/skbuff.h>
 #include <net/net_namespace.h>
+#include "compat.h"
 
 enum nf_prefrag_counter {
 	NF_PREFRAG_PACKETS_FRAGMENTED,	/* packets cut into fragments */
@@ -54,6 +55,14 @@ void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb, struct net *net,
 /* A fresh IP ID (one per GSO segment), and DF cleared if asked. */
 int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,
 			     bool clear_df);
+
+/* Does @skb (all its segments, for GSO) fit in @mtu? */
+static inline bool nf_prefrag_fits(const struct sk_buff *skb, unsigned int mtu)
+{
+	if (skb->len <= mtu)
+		return true;
+	return skb_is_gso(skb) && skb_gso_validate_network_len(skb, mtu);
+}
 
 void nf_prefrag_count(struct net *net, u8 family, enum nf_prefrag_counter c,
 		      unsigned int n);

@@ -78,6 +78,11 @@ void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb, struct net *net,
 				  unsigned int mtu)
 {
 #if IS_ENABLED(CONFIG_IPV6)
+	/* Local packets have no device before POSTROUTING, and icmp6_send()
+	 * would not answer them (as nf_send_unreach6() does).
+	 */
+	if (!skb->dev)
+		skb->dev = net->loopback_dev;
 	if (nf_prefrag_icmp_take(net, NFPROTO_IPV6))
 		icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0,
 			    max_t(unsigned int, mtu, IPV6_MIN_MTU));

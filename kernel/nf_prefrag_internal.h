@@ -64,14 +64,6 @@ void nf_prefrag_output(struct net *net, u8 family, struct sock *sk,
 		       struct sk_buff *skb, unsigned int mtu,
 		       nf_prefrag_okfn_t okfn, nf_prefrag_fragment_t fragment);
 
-/* Does @skb (all its segments, for GSO) fit in @mtu? */
-static inline bool nf_prefrag_fits(const struct sk_buff *skb, unsigned int mtu)
-{
-	if (skb->len <= mtu)
-		return true;
-	return skb_is_gso(skb) && skb_gso_validate_network_len(skb, mtu);
-}
-
 /*
  * Transport mode (and BEET) reuse the packet's own IP header, fragment
  * bits included: its fragments would become ESP packets still marked as

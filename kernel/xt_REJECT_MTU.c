@@ -2,6 +2,9 @@
 /*
  * REJECT revision 1, IPv4 and IPv6: every revision-0 reject type, plus ICMP
  * "fragmentation needed" (ICMPv6 "packet too big") that carries the MTU.
+ * Saying "too big" about a packet that fits would be a lie, and would stall
+ * TCP for good (its GSO aggregates are big, their segments need not be):
+ * a packet that fits the MTU, segment by segment, goes on to the next rule.
  * Revision 0 stays with ipt_REJECT/ip6t_REJECT: the kernel's autoload
  * only ever asks for those, so our module is loaded next to them (see
  * nf-prefrag.modprobe.conf), and stock rulesets never depend on it.
@@ -58,11 +61,14 @@ static unsigned int reject_mtu_tg4(struct sk_buff *skb,
 {
 	const struct xt_reject_info_v1 *info = par->targinfo;
 	int hook = xt_hooknum(par);
+	unsigned int mtu;
 
 	switch (info->with) {
 	case XT_REJECT_IPV4_FRAG_NEEDED:
-		nf_prefrag_ipv4_send_too_big(skb, xt_net(par), info->mtu ?:
-					     ip_skb_dst_mtu(skb->sk, skb));
+		mtu = info->mtu ?: ip_skb_dst_mtu(skb->sk, skb);
+		if (nf_prefrag_fits(skb, mtu))
+			return XT_CONTINUE;
+		nf_prefrag_ipv4_send_too_big(skb, xt_net(par), mtu);
 		break;
 	case IPT_TCP_RESET:
 		nf_send_reset(xt_net(par), par->state->sk, skb, hook);
@@ -79,11 +85,14 @@ static unsigned int reject_mtu_tg6(struct sk_buff *skb,
 {
 	const struct xt_reject_info_v1 *info = par->targinfo;
 	int hook = xt_hooknum(par);
+	unsigned int mtu;
 
 	switch (info->with) {
 	case XT_REJECT_IPV6_PKT_TOO_BIG:
-		nf_prefrag_ipv6_send_too_big(skb, xt_net(par), info->mtu ?:
-					     ip6_skb_dst_mtu(skb));
+		mtu = info->mtu ?: ip6_skb_dst_mtu(skb);
+		if (nf_prefrag_fits(skb, mtu))
+			return XT_CONTINUE;
+		nf_prefrag_ipv6_send_too_big(skb, xt_net(par), mtu);
 		break;
 	case IP6T_TCP_RESET:
 		nf_send_reset6(xt_net(par), par->state->sk, skb, hook);
@@ -96,10 +105,10 @@ static unsigned int reject_mtu_tg6(struct sk_buff *skb,
 	return NF_DROP;
 }
 
-/* What both families check alike; @too_big is that family's new type. */
+/* What both families check alike, given that family's numbering. */
 static int reject_mtu_check_common(const struct xt_tgchk_param *par,
-				   u32 too_big, unsigned int mtu_min,
-				   const u8 *unreach_code)
+				   u32 too_big, u32 tcp_reset,
+				   unsigned int mtu_min, const u8 *unreach_code)
 {
 	const struct xt_reject_info_v1 *info = par->targinfo;
 
@@ -109,7 +118,7 @@ static int reject_mtu_check_common(const struct xt_tgchk_param *par,
 	}
 	if (info->with != too_big) {
 		if (unreach_code[info->with] == 0xff &&
-		    info->with != IPT_TCP_RESET) {
+		    info->with != tcp_reset) {
 			pr_info_ratelimited("echo-reply is not supported\n");
 			return -EINVAL;
 		}
@@ -150,7 +159,7 @@ static int reject_mtu_tg4_check(const struct xt_tgchk_param *par)
 		return -EINVAL;
 	}
 	return reject_mtu_check_common(par, XT_REJECT_IPV4_FRAG_NEEDED,
-				       XT_REJECT_MTU_MIN_IPV4,
+				       IPT_TCP_RESET, XT_REJECT_MTU_MIN_IPV4,
 				       reject4_unreach_code);
 }
 
@@ -166,7 +175,7 @@ static int reject_mtu_tg6_check(const struct xt_tgchk_param *par)
 		return -EINVAL;
 	}
 	return reject_mtu_check_common(par, XT_REJECT_IPV6_PKT_TOO_BIG,
-				       XT_REJECT_MTU_MIN_IPV6,
+				       IP6T_TCP_RESET, XT_REJECT_MTU_MIN_IPV6,
 				       reject6_unreach_code);
 }
 

@@ -25,6 +25,12 @@ static const struct xt_option_entry prefrag_tg_opts[] = {
 	XTOPT_TABLEEND,
 };
 
+/* IPv6 has no DF: what may not be cut is refused with "packet too big". */
+static const struct xt_option_entry prefrag_tg6_opts[] = {
+	{.name = "mtu", .id = O_MTU, .type = XTTYPE_STRING},
+	XTOPT_TABLEEND,
+};
+
 static void prefrag_tg_help(void)
 {
 	printf(
@@ -39,6 +45,16 @@ static void prefrag_tg_help(void)
 "                       give it a fresh IP ID and fragment it (clear)\n");
 }
 
+static void prefrag_tg6_help(void)
+{
+	printf(
+"PREFRAG target options:\n"
+"  --mtu auto|N         cut packets this host sends that are larger than N\n"
+"                       bytes (1280-65535), or than the MTU of the route\n"
+"                       they leave by (auto, the default), with a Fragment\n"
+"                       header; forwarded ones get \"packet too big\"\n");
+}
+
 static void prefrag_tg_init(struct xt_entry_target *t)
 {
 	struct xt_prefrag_info *info = (void *)t->data;
@@ -47,17 +63,16 @@ static void prefrag_tg_init(struct xt_entry_target *t)
 	info->df_policy = XT_PREFRAG_DF_REJECT;
 }
 
-static unsigned int prefrag_parse_mtu(const char *arg)
+static unsigned int prefrag_parse_mtu(const char *arg, unsigned int min)
 {
 	unsigned int mtu;
 
 	if (strcmp(arg, "auto") == 0)
 		return XT_PREFRAG_MTU_AUTO;
-	if (!xtables_strtoui(arg, NULL, &mtu, XT_PREFRAG_MTU_MIN,
-			     XT_PREFRAG_MTU_MAX))
+	if (!xtables_strtoui(arg, NULL, &mtu, min, XT_PREFRAG_MTU_MAX))
 		xtables_error(PARAMETER_PROBLEM,
 			      "PREFRAG: --mtu takes \"auto\" or a number from %u to %u, not \"%s\"",
-			      XT_PREFRAG_MTU_MIN, XT_PREFRAG_MTU_MAX, arg);
+			      min, XT_PREFRAG_MTU_MAX, arg);
 	return mtu;
 }
 
@@ -81,12 +96,21 @@ static void prefrag_tg_parse(struct xt_option_call *cb)
 	xtables_option_parse(cb);
 	switch (cb->entry->id) {
 	case O_MTU:
-		info->mtu = prefrag_parse_mtu(cb->arg);
+		info->mtu = prefrag_parse_mtu(cb->arg, XT_PREFRAG_MTU_MIN);
 		break;
 	case O_DF:
 		info->df_policy = prefrag_parse_df(cb->arg);
 		break;
 	}
+}
+
+static void prefrag_tg6_parse(struct xt_option_call *cb)
+{
+	struct xt_prefrag_info *info = cb->data;
+
+	xtables_option_parse(cb);
+	if (cb->entry->id == O_MTU)
+		info->mtu = prefrag_parse_mtu(cb->arg, XT_PREFRAG_MTU_MIN_IPV6);
 }
 
 static const char *prefrag_df_name(const struct xt_prefrag_info *info)
@@ -134,23 +158,41 @@ static int prefrag_tg_xlate(struct xt_xlate *xl,
 	return 1;
 }
 
-static struct xtables_target prefrag_tg_reg = {
-	.family		= NFPROTO_IPV4,
-	.name		= "PREFRAG",
-	.revision	= 0,
-	.version	= XTABLES_VERSION,
-	.size		= XT_ALIGN(sizeof(struct xt_prefrag_info)),
-	.userspacesize	= XT_ALIGN(sizeof(struct xt_prefrag_info)),
-	.help		= prefrag_tg_help,
-	.init		= prefrag_tg_init,
-	.print		= prefrag_tg_print,
-	.save		= prefrag_tg_save,
-	.xlate		= prefrag_tg_xlate,
-	.x6_parse	= prefrag_tg_parse,
-	.x6_options	= prefrag_tg_opts,
+static struct xtables_target prefrag_tg_reg[] = {
+	{
+		.family		= NFPROTO_IPV4,
+		.name		= "PREFRAG",
+		.revision	= 0,
+		.version	= XTABLES_VERSION,
+		.size		= XT_ALIGN(sizeof(struct xt_prefrag_info)),
+		.userspacesize	= XT_ALIGN(sizeof(struct xt_prefrag_info)),
+		.help		= prefrag_tg_help,
+		.init		= prefrag_tg_init,
+		.print		= prefrag_tg_print,
+		.save		= prefrag_tg_save,
+		.xlate		= prefrag_tg_xlate,
+		.x6_parse	= prefrag_tg_parse,
+		.x6_options	= prefrag_tg_opts,
+	},
+	{
+		.family		= NFPROTO_IPV6,
+		.name		= "PREFRAG",
+		.revision	= 0,
+		.version	= XTABLES_VERSION,
+		.size		= XT_ALIGN(sizeof(struct xt_prefrag_info)),
+		.userspacesize	= XT_ALIGN(sizeof(struct xt_prefrag_info)),
+		.help		= prefrag_tg6_help,
+		.init		= prefrag_tg_init,
+		.print		= prefrag_tg_print,
+		.save		= prefrag_tg_save,
+		.xlate		= prefrag_tg_xlate,
+		.x6_parse	= prefrag_tg6_parse,
+		.x6_options	= prefrag_tg6_opts,
+	},
 };
 
 static void __attribute__((constructor)) prefrag_tg_ldr(void)
 {
-	xtables_register_target(&prefrag_tg_reg);
+	xtables_register_targets(prefrag_tg_reg,
+				 sizeof(prefrag_tg_reg) / sizeof(*prefrag_tg_reg));
 }

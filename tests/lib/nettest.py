@@ -141,6 +141,36 @@ class Packet:
                 f"id {self.id} {flags}off {self.offset}>")
 
 
+class Packet6:
+    """An IPv6 packet as captured: addresses, the upper protocol (after a
+    Fragment header, if any) and the fragment fields."""
+
+    FRAGMENT, ICMPV6 = 44, 58
+
+    def __init__(self, data):
+        self.payload_len, nxt = struct.unpack("!HB", data[4:7])
+        self.total_len = 40 + self.payload_len
+        self.src = socket.inet_ntop(socket.AF_INET6, data[8:24])
+        self.dst = socket.inet_ntop(socket.AF_INET6, data[24:40])
+        self.is_fragment, self.offset, self.mf, self.frag_id = False, 0, False, None
+        pos = 40
+        if nxt == self.FRAGMENT:
+            nxt, _r, off, self.frag_id = struct.unpack("!BBHI", data[pos:pos + 8])
+            self.is_fragment, self.offset, self.mf = True, off & ~7, bool(off & 1)
+            pos += 8
+        self.proto = nxt
+        self.payload = data[pos:]
+
+    def icmp(self):
+        """(type, code, MTU) of an ICMPv6 message (MTU: packet too big)."""
+        t, c, _sum, mtu = struct.unpack("!BBHI", self.payload[:8])
+        return t, c, mtu
+
+    def __repr__(self):
+        frag = f" frag off {self.offset}{' MF' if self.mf else ''}" if self.is_fragment else ""
+        return f"<{self.src}>{self.dst} proto {self.proto} len {self.total_len}{frag}>"
+
+
 def _ip_checksum(hdr):
     s = sum(struct.unpack(f"!{len(hdr) // 2}H", hdr))
     while s >> 16:
@@ -148,8 +178,10 @@ def _ip_checksum(hdr):
     return (~s) & 0xFFFF
 
 
-def read_pcap(path):
-    """IPv4 packets of a pcap file written by tcpdump on an Ethernet link."""
+def read_pcap(path, v6=False):
+    """IPv4 (or, with v6, IPv6) packets of a pcap file written by tcpdump
+    on an Ethernet link."""
+    ethertype, version, cls = (0x86DD, 6, Packet6) if v6 else (0x0800, 4, Packet)
     out = []
     with open(path, "rb") as f:
         data = f.read()
@@ -164,23 +196,23 @@ def read_pcap(path):
         frame = data[pos + 16:pos + 16 + incl]
         pos += 16 + incl
         if linktype == 1:  # Ethernet
-            if struct.unpack("!H", frame[12:14])[0] != 0x0800:
+            if struct.unpack("!H", frame[12:14])[0] != ethertype:
                 continue
             frame = frame[14:]
         elif linktype == 113:  # Linux cooked
-            if struct.unpack("!H", frame[14:16])[0] != 0x0800:
+            if struct.unpack("!H", frame[14:16])[0] != ethertype:
                 continue
             frame = frame[16:]
-        if frame and frame[0] >> 4 == 4:
-            out.append(Packet(frame))
+        if frame and frame[0] >> 4 == version:
+            out.append(cls(frame))
     return out
 
 
 class Capture:
     """tcpdump on one interface of a namespace, parsed when stopped."""
 
-    def __init__(self, ns, ifname, path, bpf=""):
-        self.path = path
+    def __init__(self, ns, ifname, path, bpf="", v6=False):
+        self.path, self.v6 = path, v6
         self.proc = ns.popen(["tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "-s", "256",
                               "-w", path] + ([bpf] if bpf else []),
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -193,13 +225,13 @@ class Capture:
         time.sleep(0.3)  # let the last packets be written
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(timeout=30)
-        return read_pcap(self.path)
+        return read_pcap(self.path, self.v6)
 
 
 @contextlib.contextmanager
-def capture(ns, ifname, path, bpf=""):
+def capture(ns, ifname, path, bpf="", v6=False):
     """with capture(...) as packets: ...  (the list is filled on exit)"""
-    c = Capture(ns, ifname, path, bpf)
+    c = Capture(ns, ifname, path, bpf, v6)
     packets = []
     try:
         yield packets
@@ -228,24 +260,37 @@ def payload_for(seq, size):
     return (head + body)[:size]
 
 
+IP_MTU_DISCOVER, IPV6_MTU_DISCOVER = 10, 23
+PMTUDISC_DONT, PMTUDISC_DO, PMTUDISC_PROBE = 0, 2, 3
+
+
+def udp_socket(dst, pmtudisc=PMTUDISC_DONT):
+    """A UDP socket for dst's family, with this path MTU discovery mode."""
+    if ":" in dst:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, pmtudisc)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, pmtudisc)
+    return s
+
+
 def udp_exchange(src_ns, dst_ns, dst, sizes, src_addr=None, df=False, port=5001,
                  gap=0.02, wait=3.0):
     """Send one datagram of each size; return {size: (received ok, from)}.
 
     The receiver socket lives in dst_ns and the sender in src_ns, both in
-    this process: no exec per datagram.
+    this process: no exec per datagram.  IPv6 if dst is an IPv6 address.
     """
     with dst_ns.entered():
-        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        v6 = ":" in dst
+        rx = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
         rx.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)  # past rmem_max
-        rx.bind(("0.0.0.0", port))
+        rx.bind(("::" if v6 else "0.0.0.0", port))
     with src_ns.entered():
-        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tx = udp_socket(dst, PMTUDISC_DO if df else PMTUDISC_DONT)
         if src_addr:
             tx.bind((src_addr, 0))
-        IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_PMTUDISC_DO = 10, 0, 2
-        tx.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER,
-                      IP_PMTUDISC_DO if df else IP_PMTUDISC_DONT)
     results = {}
     try:
         for seq, size in enumerate(sizes):
@@ -276,14 +321,6 @@ def udp_exchange(src_ns, dst_ns, dst, sizes, src_addr=None, df=False, port=5001,
     return results
 
 
-def _udp_sender(df):
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_PMTUDISC_DO = 10, 0, 2
-    tx.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER,
-                  IP_PMTUDISC_DO if df else IP_PMTUDISC_DONT)
-    return tx
-
-
 def udp_interleaved(src_ns, dst_ns, dst, senders, rounds, size, port=5003,
                     burst_gap=0.004, wait=4.0):
     """`senders` unconnected DF sockets (IP ID 0 on every datagram) take
@@ -294,7 +331,7 @@ def udp_interleaved(src_ns, dst_ns, dst, senders, rounds, size, port=5003,
         rx.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)  # past rmem_max
         rx.bind(("0.0.0.0", port))
     with src_ns.entered():
-        txs = [_udp_sender(df=True) for _ in range(senders)]
+        txs = [udp_socket(dst, PMTUDISC_DO) for _ in range(senders)]
     total = senders * rounds
     try:
         for r in range(rounds):
@@ -325,7 +362,7 @@ def tcp_transfer(src_ns, dst_ns, dst, nbytes, port=5002, timeout=60):
     data = bytes(range(256)) * (nbytes // 256 + 1)
     data = data[:nbytes]
     with dst_ns.entered():
-        srv = socket.socket()
+        srv = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind((dst, port))
         srv.listen(1)

@@ -149,3 +149,48 @@ class Bridge(Gateways):
                  "ip link set gt0 up && ip link set br0 up")
         self.ipsec(mode, f"src {self.RA_OUT} dst {self.RB_OUT} proto gre",
                    f"src {self.RB_OUT} dst {self.RA_OUT} proto gre")
+
+
+class Routed:
+    """Two hosts and a router, dual stack, no IPsec:
+
+        h1 ---- r ---- h2
+        10.1.1.2   .1 | .1   10.1.2.2
+        fd00:1::2  ::1 | ::1  fd00:2::2
+    """
+    H1, R1, R2, H2 = "10.1.1.2", "10.1.1.1", "10.1.2.1", "10.1.2.2"
+    H1_6, R1_6, R2_6, H2_6 = "fd00:1::2", "fd00:1::1", "fd00:2::1", "fd00:2::2"
+
+    def __init__(self, prefix="rt"):
+        self.h1, self.r, self.h2 = (Netns(f"{prefix}-{n}") for n in ("h1", "r", "h2"))
+        veth(self.h1, "eth0", self.r, "eth0")
+        veth(self.r, "eth1", self.h2, "eth0")
+        for ns, cmds in (
+                (self.h1, f"ip addr add {self.H1}/24 dev eth0 && "
+                          f"ip route add default via {self.R1} && "
+                          f"ip -6 addr add {self.H1_6}/64 dev eth0 nodad && "
+                          f"ip -6 route add default via {self.R1_6}"),
+                (self.h2, f"ip addr add {self.H2}/24 dev eth0 && "
+                          f"ip route add default via {self.R2} && "
+                          f"ip -6 addr add {self.H2_6}/64 dev eth0 nodad && "
+                          f"ip -6 route add default via {self.R2_6}"),
+                (self.r, f"ip addr add {self.R1}/24 dev eth0 && "
+                         f"ip addr add {self.R2}/24 dev eth1 && "
+                         f"ip -6 addr add {self.R1_6}/64 dev eth0 nodad && "
+                         f"ip -6 addr add {self.R2_6}/64 dev eth1 nodad")):
+            ns.sh(cmds)
+        self.r.sysctl("net.ipv4.ip_forward", 1)
+        self.r.sysctl("net.ipv6.conf.all.forwarding", 1)
+
+    def hosts(self):
+        return (self.h1, self.r, self.h2)
+
+    def flush_rules(self):
+        for ns in self.hosts():
+            ns.sh("for t in raw mangle filter; do iptables-legacy -t $t -F; "
+                  "ip6tables-legacy -t $t -F; done; "
+                  "ip route flush cache; ip -6 route flush cache")
+
+    def delete(self):
+        for ns in self.hosts():
+            ns.delete()
