@@ -7,7 +7,7 @@ def sh(cmd):
     return subprocess.run(cmd, shell=True, capture_output=True, text=True)
 
 
-OURS = ["xt_CLEARDF", "xt_PREFRAG", "nf_prefrag"]  # users first
+OURS = ["xt_REJECT_MTU", "xt_CLEARDF", "xt_PREFRAG", "nf_prefrag"]  # users first
 
 
 def unload():
@@ -37,3 +37,18 @@ def test_modules_unload_cleanly_and_autoload(modules):
     sh("iptables-legacy -t mangle -F")
     r = unload()
     assert r.returncode == 0, r.stderr
+
+
+def test_reject_revision_1_autoloads_with_the_stock_module(modules):
+    """What the packaged modprobe.d file does: the kernel asks for
+    ipt_REJECT, and xt_REJECT_MTU comes with it."""
+    sh("iptables-legacy -F; ip6tables-legacy -F; iptables-nft -F; ip6tables-nft -F")
+    assert unload().returncode == 0
+    sh("rmmod ipt_REJECT ip6t_REJECT")
+    assert "REJECT" not in sh("lsmod").stdout
+    r = sh("iptables-legacy -A OUTPUT -p udp --dport 9 -j REJECT "
+           "--reject-with icmp-frag-needed --reject-mtu 1400")
+    assert r.returncode == 0, r.stderr
+    loaded = sh("lsmod").stdout
+    assert "xt_REJECT_MTU" in loaded and "ipt_REJECT" in loaded
+    sh("iptables-legacy -F")

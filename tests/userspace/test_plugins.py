@@ -48,11 +48,43 @@ def test_translation():
                                 "oifname \"eth1\" counter prefrag mtu 1376 df clear'")
 
 
-@pytest.mark.parametrize("txlate", sorted(f for f in os.listdir(LIBXT)
-                                          if f.endswith(".txlate")))
+# Ours, and iptables' own REJECT translations (our plugin replaces theirs).
+TXLATE = sorted(os.path.join(LIBXT, f) for f in os.listdir(LIBXT) if f.endswith(".txlate")) + [
+    os.path.join(IPT_SRC, "extensions", f)
+    for f in ("libipt_REJECT.txlate", "libip6t_REJECT.txlate")]
+
+
+@pytest.mark.parametrize("txlate", TXLATE, ids=os.path.basename)
 def test_xlate_files_pass_iptables_xlate_test(txlate):
-    r = subprocess.run(["/usr/bin/python3", "xlate-test.py", "-H",
-                        os.path.join(LIBXT, txlate)],
+    r = subprocess.run(["/usr/bin/python3", "xlate-test.py", "-H", txlate],
                        cwd=IPT_SRC, capture_output=True, text=True, env=ENV)
     assert r.returncode == 0 and "0 tests failed, 0 errors" in r.stdout, \
         r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("cmd,new_type", [("iptables-legacy", "icmp-frag-needed"),
+                                          ("ip6tables-legacy", "icmp6-pkt-too-big")])
+def test_reject_help_lists_the_new_type(cmd, new_type):
+    out = subprocess.run([cmd, "-j", "REJECT", "--help"], capture_output=True,
+                         text=True, env=ENV).stdout
+    assert new_type in out and "--reject-mtu auto|N" in out
+    assert "tcp-reset" in out  # and iptables' own types
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--reject-with", "icmp-frag-needed", "--reject-mtu", "67"],
+     'REJECT: --reject-mtu takes "auto" or a number from 68 to 65535, not "67"'),
+    (["--reject-with", "icmp-frag-needed", "--reject-mtu", "big"], 'not "big"'),
+    (["--reject-mtu", "1400"], "REJECT: --reject-mtu goes with --reject-with icmp-frag-needed"),
+    (["--reject-with", "icmp-nonsense"], 'unknown reject type "icmp-nonsense"'),
+])
+def test_reject_bad_options_are_refused_clearly(args, message):
+    r = ipt("-A", "FORWARD", "-j", "REJECT", *args)
+    assert r.returncode == 2 and message in r.stderr
+
+
+def test_reject_frag_needed_is_not_translated_to_nft_mtu_0():
+    """nft's `reject with icmp type frag-needed` always says MTU 0."""
+    r = ipt("-A", "FORWARD", "-j", "REJECT", "--reject-with", "icmp-frag-needed",
+            "--reject-mtu", "1400")
+    assert r.stdout.startswith("nft # ") and "frag-needed" in r.stdout
