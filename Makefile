@@ -5,6 +5,7 @@
 #   make demo         boot a guest kernel and show PREFRAG on real packets
 #   make check        the test suite (userspace checks, then the guest suites)
 #   make bench        benchmarks (not part of the tests)
+#   make install      plugins, man page, modprobe.d file (modules: DKMS)
 
 TOP       := $(abspath .)
 BUILD     := $(TOP)/build
@@ -16,6 +17,8 @@ XT_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -fPIC -I$(TOP)/k
 	     $(shell pkg-config --cflags xtables 2>/dev/null)
 XT_LIBS   := $(shell pkg-config --libs xtables 2>/dev/null)
 XT_PLUGINS := $(patsubst libxt/%.c,$(BUILD)/libxt/%.so,$(wildcard libxt/libxt_*.c))
+XTLIBDIR  := $(shell pkg-config --variable=xtlibdir xtables 2>/dev/null)
+MANDIR    := /usr/share/man/man8
 
 all: modules plugins
 
@@ -39,6 +42,45 @@ $(BUILD)/libxt/%.so: libxt/%.c kernel/include/uapi/linux/netfilter/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(XT_CFLAGS) -shared -o $@ $< $(XT_LIBS)
 
+# One man page for all our targets, as xtables-addons does.
+man: $(BUILD)/nf-prefrag.8
+
+$(BUILD)/nf-prefrag.8: $(wildcard libxt/*.man)
+	@mkdir -p $(dir $@)
+	@{ printf '.TH NF-PREFRAG 8 "" nf-prefrag "nf-prefrag"\n.SH NAME\n'; \
+	   printf 'nf-prefrag \\- iptables targets PREFRAG, CLEARDF and REJECT with the MTU\n'; \
+	   printf '.SH TARGETS\n'; \
+	   for f in $^; do n=$${f##*/libxt_}; printf '.SS %s\n' "$${n%.man}"; cat $$f; done; \
+	 } >$@
+
+# REJECT replaces iptables' own plugins.  On Debian theirs are diverted
+# (dpkg-divert), so iptables upgrades leave ours in place and uninstall
+# puts theirs back.
+install: plugins man
+	install -d $(DESTDIR)$(XTLIBDIR) $(DESTDIR)/etc/modprobe.d $(DESTDIR)$(MANDIR)
+	install -m 0644 $(BUILD)/libxt/libxt_PREFRAG.so $(BUILD)/libxt/libxt_CLEARDF.so \
+		$(DESTDIR)$(XTLIBDIR)/
+	@set -e; for f in libipt_REJECT.so libip6t_REJECT.so; do \
+		if [ -z "$(DESTDIR)" ] && command -v dpkg-divert >/dev/null; then \
+			dpkg-divert --local --rename --divert $(XTLIBDIR)/$$f.iptables \
+				--add $(XTLIBDIR)/$$f; \
+		fi; \
+		install -m 0644 $(BUILD)/libxt/libxt_REJECT.so $(DESTDIR)$(XTLIBDIR)/$$f; \
+	done
+	install -m 0644 kernel/nf-prefrag.modprobe.conf $(DESTDIR)/etc/modprobe.d/nf-prefrag.conf
+	install -m 0644 $(BUILD)/nf-prefrag.8 $(DESTDIR)$(MANDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(XTLIBDIR)/libxt_PREFRAG.so $(DESTDIR)$(XTLIBDIR)/libxt_CLEARDF.so \
+		$(DESTDIR)/etc/modprobe.d/nf-prefrag.conf $(DESTDIR)$(MANDIR)/nf-prefrag.8
+	@set -e; for f in libipt_REJECT.so libip6t_REJECT.so; do \
+		rm -f $(DESTDIR)$(XTLIBDIR)/$$f; \
+		if [ -z "$(DESTDIR)" ] && command -v dpkg-divert >/dev/null; then \
+			dpkg-divert --local --rename --divert $(XTLIBDIR)/$$f.iptables \
+				--remove $(XTLIBDIR)/$$f; \
+		fi; \
+	done
+
 demo: all
 	/usr/bin/python3 tests/guest/vm.py --timeout 600 -- /usr/bin/python3 tests/demo/demo.py
 
@@ -54,4 +96,4 @@ checkpatch:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all setup modules plugins demo check bench checkpatch clean
+.PHONY: all setup modules plugins man install uninstall demo check bench checkpatch clean

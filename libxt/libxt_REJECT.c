@@ -27,7 +27,7 @@ struct reject_type {
 	const char *name;
 	const char *alias;
 	const char *desc;
-	const char *nft;	/* nft's name for it, NULL: no translation */
+	const char *nft;	/* nft's name for it */
 };
 
 struct reject_family {
@@ -58,9 +58,8 @@ static const struct reject_type reject4_types[] = {
 		"TCP RST packet", "tcp reset"},
 	[IPT_ICMP_ADMIN_PROHIBITED] = {"icmp-admin-prohibited", "admin-prohib",
 		"ICMP administratively prohibited (*)", "admin-prohibited"},
-	/* nft's frag-needed always says MTU 0: not the same thing. */
 	[XT_REJECT_IPV4_FRAG_NEEDED] = {"icmp-frag-needed", "frag-needed",
-		"ICMP fragmentation needed, with --reject-mtu", NULL},
+		"ICMP fragmentation needed, with --reject-mtu", "frag-needed"},
 };
 
 static const struct reject_type reject6_types[] = {
@@ -79,7 +78,7 @@ static const struct reject_type reject6_types[] = {
 	[IP6T_ICMP6_REJECT_ROUTE] = {"icmp6-reject-route", "reject-route",
 		"ICMPv6 reject route", "reject-route"},
 	[XT_REJECT_IPV6_PKT_TOO_BIG] = {"icmp6-pkt-too-big", "pkt-too-big",
-		"ICMPv6 packet too big, with --reject-mtu", NULL},
+		"ICMPv6 packet too big, with --reject-mtu", "too-big"},
 };
 
 static const struct reject_family reject4 = {
@@ -245,6 +244,25 @@ static void reject_save(const struct reject_family *f,
 	reject_print_mtu(t, "--reject-mtu ");
 }
 
+/*
+ * The too-big types always carry "mtu": stock nft refuses that word there,
+ * so our rules can never load into stock nft as its own frag-needed, which
+ * sends MTU 0.
+ */
+static void reject_xlate_too_big(const struct reject_family *f,
+				 struct xt_xlate *xl,
+				 const struct xt_entry_target *t)
+{
+	const struct xt_reject_info_v1 *info = (const void *)t->data;
+
+	xt_xlate_add(xl, "reject with %s %s mtu ", f->nft_icmp,
+		     f->types[f->too_big].nft);
+	if (t->u.user.revision >= 1 && info->mtu != XT_REJECT_MTU_AUTO)
+		xt_xlate_add(xl, "%u", info->mtu);
+	else
+		xt_xlate_add(xl, "auto");
+}
+
 static int reject_xlate(const struct reject_family *f, struct xt_xlate *xl,
 			const struct xt_xlate_tg_params *params)
 {
@@ -252,7 +270,9 @@ static int reject_xlate(const struct reject_family *f, struct xt_xlate *xl,
 
 	if (with >= f->ntypes || !f->types[with].nft)
 		return 0;
-	if (with == f->fallback)
+	if (with == f->too_big)
+		reject_xlate_too_big(f, xl, params->target);
+	else if (with == f->fallback)
 		xt_xlate_add(xl, "reject");
 	else if (with == f->tcp_reset)
 		xt_xlate_add(xl, "reject with %s", f->types[with].nft);

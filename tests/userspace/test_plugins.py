@@ -83,8 +83,16 @@ def test_reject_bad_options_are_refused_clearly(args, message):
     assert r.returncode == 2 and message in r.stderr
 
 
-def test_reject_frag_needed_is_not_translated_to_nft_mtu_0():
-    """nft's `reject with icmp type frag-needed` always says MTU 0."""
+def test_reject_frag_needed_translation_is_refused_by_stock_nft(tmp_path):
+    """nft's own `reject with icmp frag-needed` always says MTU 0: ours must
+    never load into stock nft as that weaker rule."""
     r = ipt("-A", "FORWARD", "-j", "REJECT", "--reject-with", "icmp-frag-needed",
             "--reject-mtu", "1400")
-    assert r.stdout.startswith("nft # ") and "frag-needed" in r.stdout
+    assert r.stdout.strip() == ("nft 'add rule ip filter FORWARD counter "
+                                "reject with icmp frag-needed mtu 1400'")
+    ruleset = tmp_path / "r.nft"
+    ruleset.write_text("table ip t {\n chain c {\n  type filter hook forward priority 0;\n"
+                       "  reject with icmp frag-needed mtu 1400\n }\n}\n")
+    r = subprocess.run(["unshare", "-n", "nft", "-c", "-f", str(ruleset)],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "unexpected mtu" in r.stderr
