@@ -24,6 +24,8 @@ def reject_help():
 
 def test_make_install_and_uninstall(modules):
     make("install")
+    # As after `dkms install` on a running system (README: Installing).
+    subprocess.run(["modprobe", "xt_REJECT_MTU"], check=True)
     try:
         assert os.path.exists(f"{XTLIBDIR}/libipt_REJECT.so.iptables")  # diverted
         assert os.path.exists("/etc/modprobe.d/nf-prefrag.conf")
