@@ -40,19 +40,14 @@ bool nf_prefrag_stamp_take(struct sk_buff *skb, struct net *net,
 typedef int (*nf_prefrag_okfn_t)(struct net *net, struct sock *sk,
 				 struct sk_buff *skb);
 
-/*
- * The fragmenters (ip_do_fragment, ip6_fragment) call back without
- * context: the output function to use is found in a per-CPU slot, saved
- * and restored around each use, because sending one fragment may lead
- * back into our hook (a packet leaving a nested tunnel).  BHs off.
- */
-struct nf_prefrag_emit_ctx {
-	nf_prefrag_okfn_t	okfn;
-	unsigned int		fragments;
-};
+/* ip_do_fragment() or ip6_fragment(): cut @skb, hand each piece to @output. */
+typedef int (*nf_prefrag_fragmenter_t)(struct net *net, struct sock *sk,
+				       struct sk_buff *skb,
+				       nf_prefrag_okfn_t output);
 
-struct nf_prefrag_emit_ctx *nf_prefrag_emit_enter(struct nf_prefrag_emit_ctx *ctx);
-void nf_prefrag_emit_leave(struct nf_prefrag_emit_ctx *outer);
+void nf_prefrag_cut(struct net *net, u8 family, struct sock *sk,
+		    struct sk_buff *skb, nf_prefrag_okfn_t okfn,
+		    nf_prefrag_fragmenter_t fragmenter, nf_prefrag_okfn_t emit);
 int nf_prefrag_emit_next(struct net *net, struct sock *sk, struct sk_buff *skb);
 
 /* Cuts one packet (not GSO) to @mtu and sends the pieces to @okfn. */

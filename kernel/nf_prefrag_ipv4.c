@@ -121,25 +121,10 @@ static void nf_prefrag_ipv4_fragment(struct net *net, struct sock *sk,
 				     struct sk_buff *skb, unsigned int mtu,
 				     nf_prefrag_okfn_t okfn)
 {
-	struct nf_prefrag_emit_ctx ctx = { .okfn = okfn }, *outer;
-	int err;
-
 	/* ip_do_fragment() cuts to min(route MTU, frag_max_size). */
 	IPCB(skb)->frag_max_size = mtu;
-
-	local_bh_disable();
-	outer = nf_prefrag_emit_enter(&ctx);
-	err = ip_do_fragment(net, sk, skb, nf_prefrag_ipv4_emit);
-	nf_prefrag_emit_leave(outer);
-	local_bh_enable();
-
-	if (ctx.fragments) {
-		nf_prefrag_ipv4_count(net, NF_PREFRAG_PACKETS_FRAGMENTED, 1);
-		nf_prefrag_ipv4_count(net, NF_PREFRAG_FRAGMENTS_SENT,
-				      ctx.fragments);
-	}
-	if (err)
-		nf_prefrag_ipv4_count(net, NF_PREFRAG_ERRORS, 1);
+	nf_prefrag_cut(net, NFPROTO_IPV4, sk, skb, okfn, ip_do_fragment,
+		       nf_prefrag_ipv4_emit);
 }
 
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,

@@ -44,9 +44,7 @@ static void nf_prefrag_ipv6_fragment(struct net *net, struct sock *sk,
 				     struct sk_buff *skb, unsigned int mtu,
 				     nf_prefrag_okfn_t okfn)
 {
-	struct nf_prefrag_emit_ctx ctx = { .okfn = okfn }, *outer;
 	const struct nf_ipv6_ops *v6ops;
-	int err = -EAFNOSUPPORT;
 
 	/* ip6_fragment() cuts to frag_max_size when set (never above the
 	 * route's MTU); it is not exported, but reachable through nf_ipv6_ops.
@@ -56,23 +54,13 @@ static void nf_prefrag_ipv6_fragment(struct net *net, struct sock *sk,
 	rcu_read_lock();
 	v6ops = nf_get_ipv6_ops();
 	if (v6ops && v6ops->fragment) {
-		local_bh_disable();
-		outer = nf_prefrag_emit_enter(&ctx);
-		err = v6ops->fragment(net, sk, skb, nf_prefrag_ipv6_emit);
-		nf_prefrag_emit_leave(outer);
-		local_bh_enable();
+		nf_prefrag_cut(net, NFPROTO_IPV6, sk, skb, okfn,
+			       v6ops->fragment, nf_prefrag_ipv6_emit);
 	} else {
 		kfree_skb(skb);
+		nf_prefrag_ipv6_count(net, NF_PREFRAG_ERRORS, 1);
 	}
 	rcu_read_unlock();
-
-	if (ctx.fragments) {
-		nf_prefrag_ipv6_count(net, NF_PREFRAG_PACKETS_FRAGMENTED, 1);
-		nf_prefrag_ipv6_count(net, NF_PREFRAG_FRAGMENTS_SENT,
-				      ctx.fragments);
-	}
-	if (err)
-		nf_prefrag_ipv6_count(net, NF_PREFRAG_ERRORS, 1);
 }
 
 unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,

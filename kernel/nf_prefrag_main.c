@@ -139,27 +139,52 @@ struct nf_prefrag_icmp_limit *nf_prefrag_icmp_limit_of(struct net *net)
 	return &nf_prefrag_pernet(net)->icmp_limit;
 }
 
+/*
+ * The fragmenters call back without context: the output function to use is
+ * found in a per-CPU slot, saved and restored around each use, because
+ * sending one fragment may lead back into our hook (a packet leaving a
+ * nested tunnel).
+ */
+struct nf_prefrag_emit_ctx {
+	nf_prefrag_okfn_t	okfn;
+	unsigned int		fragments;
+};
+
 static DEFINE_PER_CPU(struct nf_prefrag_emit_ctx *, nf_prefrag_emit_ctx);
 
-struct nf_prefrag_emit_ctx *nf_prefrag_emit_enter(struct nf_prefrag_emit_ctx *ctx)
-{
-	struct nf_prefrag_emit_ctx *outer = __this_cpu_read(nf_prefrag_emit_ctx);
-
-	__this_cpu_write(nf_prefrag_emit_ctx, ctx);
-	return outer;
-}
-
-void nf_prefrag_emit_leave(struct nf_prefrag_emit_ctx *outer)
-{
-	__this_cpu_write(nf_prefrag_emit_ctx, outer);
-}
-
+/* For the family's @emit callback: send one piece on to the real output. */
 int nf_prefrag_emit_next(struct net *net, struct sock *sk, struct sk_buff *skb)
 {
 	struct nf_prefrag_emit_ctx *ctx = __this_cpu_read(nf_prefrag_emit_ctx);
 
 	ctx->fragments++;
 	return ctx->okfn(net, sk, skb);
+}
+
+/* Cut @skb with @fragmenter; @emit (which calls nf_prefrag_emit_next())
+ * gets each piece, and the pieces go to @okfn.
+ */
+void nf_prefrag_cut(struct net *net, u8 family, struct sock *sk,
+		    struct sk_buff *skb, nf_prefrag_okfn_t okfn,
+		    nf_prefrag_fragmenter_t fragmenter, nf_prefrag_okfn_t emit)
+{
+	struct nf_prefrag_emit_ctx ctx = { .okfn = okfn }, *outer;
+	int err;
+
+	local_bh_disable();
+	outer = __this_cpu_read(nf_prefrag_emit_ctx);
+	__this_cpu_write(nf_prefrag_emit_ctx, &ctx);
+	err = fragmenter(net, sk, skb, emit);
+	__this_cpu_write(nf_prefrag_emit_ctx, outer);
+	local_bh_enable();
+
+	if (ctx.fragments) {
+		nf_prefrag_count(net, family, NF_PREFRAG_PACKETS_FRAGMENTED, 1);
+		nf_prefrag_count(net, family, NF_PREFRAG_FRAGMENTS_SENT,
+				 ctx.fragments);
+	}
+	if (err)
+		nf_prefrag_count(net, family, NF_PREFRAG_ERRORS, 1);
 }
 
 /*

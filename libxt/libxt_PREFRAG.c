@@ -158,37 +158,27 @@ static int prefrag_tg_xlate(struct xt_xlate *xl,
 	return 1;
 }
 
+/* The families differ in their options (IPv6 has no DF) and help. */
+#define PREFRAG_TARGET(nfproto, help_fn, parse_fn, opts)		\
+	{								\
+		.family		= nfproto,				\
+		.name		= "PREFRAG",				\
+		.revision	= 0,					\
+		.version	= XTABLES_VERSION,			\
+		.size		= XT_ALIGN(sizeof(struct xt_prefrag_info)), \
+		.userspacesize	= XT_ALIGN(sizeof(struct xt_prefrag_info)), \
+		.help		= help_fn,				\
+		.init		= prefrag_tg_init,			\
+		.print		= prefrag_tg_print,			\
+		.save		= prefrag_tg_save,			\
+		.xlate		= prefrag_tg_xlate,			\
+		.x6_parse	= parse_fn,				\
+		.x6_options	= opts,					\
+	}
+
 static struct xtables_target prefrag_tg_reg[] = {
-	{
-		.family		= NFPROTO_IPV4,
-		.name		= "PREFRAG",
-		.revision	= 0,
-		.version	= XTABLES_VERSION,
-		.size		= XT_ALIGN(sizeof(struct xt_prefrag_info)),
-		.userspacesize	= XT_ALIGN(sizeof(struct xt_prefrag_info)),
-		.help		= prefrag_tg_help,
-		.init		= prefrag_tg_init,
-		.print		= prefrag_tg_print,
-		.save		= prefrag_tg_save,
-		.xlate		= prefrag_tg_xlate,
-		.x6_parse	= prefrag_tg_parse,
-		.x6_options	= prefrag_tg_opts,
-	},
-	{
-		.family		= NFPROTO_IPV6,
-		.name		= "PREFRAG",
-		.revision	= 0,
-		.version	= XTABLES_VERSION,
-		.size		= XT_ALIGN(sizeof(struct xt_prefrag_info)),
-		.userspacesize	= XT_ALIGN(sizeof(struct xt_prefrag_info)),
-		.help		= prefrag_tg6_help,
-		.init		= prefrag_tg_init,
-		.print		= prefrag_tg_print,
-		.save		= prefrag_tg_save,
-		.xlate		= prefrag_tg_xlate,
-		.x6_parse	= prefrag_tg6_parse,
-		.x6_options	= prefrag_tg6_opts,
-	},
+	PREFRAG_TARGET(NFPROTO_IPV4, prefrag_tg_help, prefrag_tg_parse, prefrag_tg_opts),
+	PREFRAG_TARGET(NFPROTO_IPV6, prefrag_tg6_help, prefrag_tg6_parse, prefrag_tg6_opts),
 };
 
 static void __attribute__((constructor)) prefrag_tg_ldr(void)
