@@ -5,6 +5,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+/* As iptables' own plugins: libxtables' current family (afinfo). */
+#define XTABLES_INTERNAL
 #include <xtables.h>
 #include <linux/netfilter/xt_PREFRAG.h>
 
@@ -25,13 +27,17 @@ static const struct xt_option_entry prefrag_tg_opts[] = {
 	XTOPT_TABLEEND,
 };
 
-/* IPv6 has no DF: what may not be cut is refused with "packet too big". */
-static const struct xt_option_entry prefrag_tg6_opts[] = {
-	{.name = "mtu", .id = O_MTU, .type = XTTYPE_STRING},
-	XTOPT_TABLEEND,
-};
+/*
+ * One registration serves both families (nft prints rules of every family
+ * from one process, where the plugin is loaded only once): what differs is
+ * decided by libxtables' current family.
+ */
+static bool prefrag_ipv6(void)
+{
+	return afinfo->family == NFPROTO_IPV6;
+}
 
-static void prefrag_tg_help(void)
+static void prefrag_tg4_help(void)
 {
 	printf(
 "PREFRAG target options:\n"
@@ -45,6 +51,7 @@ static void prefrag_tg_help(void)
 "                       give it a fresh IP ID and fragment it (clear)\n");
 }
 
+/* IPv6 has no DF: what may not be cut is refused with "packet too big". */
 static void prefrag_tg6_help(void)
 {
 	printf(
@@ -53,6 +60,14 @@ static void prefrag_tg6_help(void)
 "                       bytes (1280-65535), or than the MTU of the route\n"
 "                       they leave by (auto, the default), with a Fragment\n"
 "                       header; forwarded ones get \"packet too big\"\n");
+}
+
+static void prefrag_tg_help(void)
+{
+	if (prefrag_ipv6())
+		prefrag_tg6_help();
+	else
+		prefrag_tg4_help();
 }
 
 static void prefrag_tg_init(struct xt_entry_target *t)
@@ -96,21 +111,17 @@ static void prefrag_tg_parse(struct xt_option_call *cb)
 	xtables_option_parse(cb);
 	switch (cb->entry->id) {
 	case O_MTU:
-		info->mtu = prefrag_parse_mtu(cb->arg, XT_PREFRAG_MTU_MIN);
+		info->mtu = prefrag_parse_mtu(cb->arg, prefrag_ipv6() ?
+					      XT_PREFRAG_MTU_MIN_IPV6 :
+					      XT_PREFRAG_MTU_MIN);
 		break;
 	case O_DF:
+		if (prefrag_ipv6())
+			xtables_error(PARAMETER_PROBLEM,
+				      "PREFRAG: --df is for IPv4 only: IPv6 packets have no DF bit");
 		info->df_policy = prefrag_parse_df(cb->arg);
 		break;
 	}
-}
-
-static void prefrag_tg6_parse(struct xt_option_call *cb)
-{
-	struct xt_prefrag_info *info = cb->data;
-
-	xtables_option_parse(cb);
-	if (cb->entry->id == O_MTU)
-		info->mtu = prefrag_parse_mtu(cb->arg, XT_PREFRAG_MTU_MIN_IPV6);
 }
 
 static const char *prefrag_df_name(const struct xt_prefrag_info *info)
@@ -158,31 +169,23 @@ static int prefrag_tg_xlate(struct xt_xlate *xl,
 	return 1;
 }
 
-/* The families differ in their options (IPv6 has no DF) and help. */
-#define PREFRAG_TARGET(nfproto, help_fn, parse_fn, opts)		\
-	{								\
-		.family		= nfproto,				\
-		.name		= "PREFRAG",				\
-		.revision	= 0,					\
-		.version	= XTABLES_VERSION,			\
-		.size		= XT_ALIGN(sizeof(struct xt_prefrag_info)), \
-		.userspacesize	= XT_ALIGN(sizeof(struct xt_prefrag_info)), \
-		.help		= help_fn,				\
-		.init		= prefrag_tg_init,			\
-		.print		= prefrag_tg_print,			\
-		.save		= prefrag_tg_save,			\
-		.xlate		= prefrag_tg_xlate,			\
-		.x6_parse	= parse_fn,				\
-		.x6_options	= opts,					\
-	}
-
-static struct xtables_target prefrag_tg_reg[] = {
-	PREFRAG_TARGET(NFPROTO_IPV4, prefrag_tg_help, prefrag_tg_parse, prefrag_tg_opts),
-	PREFRAG_TARGET(NFPROTO_IPV6, prefrag_tg6_help, prefrag_tg6_parse, prefrag_tg6_opts),
+static struct xtables_target prefrag_tg_reg = {
+	.family		= NFPROTO_UNSPEC,
+	.name		= "PREFRAG",
+	.revision	= 0,
+	.version	= XTABLES_VERSION,
+	.size		= XT_ALIGN(sizeof(struct xt_prefrag_info)),
+	.userspacesize	= XT_ALIGN(sizeof(struct xt_prefrag_info)),
+	.help		= prefrag_tg_help,
+	.init		= prefrag_tg_init,
+	.print		= prefrag_tg_print,
+	.save		= prefrag_tg_save,
+	.xlate		= prefrag_tg_xlate,
+	.x6_parse	= prefrag_tg_parse,
+	.x6_options	= prefrag_tg_opts,
 };
 
 static void __attribute__((constructor)) prefrag_tg_ldr(void)
 {
-	xtables_register_targets(prefrag_tg_reg,
-				 sizeof(prefrag_tg_reg) / sizeof(*prefrag_tg_reg));
+	xtables_register_target(&prefrag_tg_reg);
 }

@@ -9,14 +9,13 @@
  */
 #include <stdio.h>
 #include <string.h>
+/* As iptables' own plugins: libxtables' current family (afinfo). */
+#define XTABLES_INTERNAL
 #include <xtables.h>
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
 #include <linux/netfilter_ipv6/ip6t_REJECT.h>
 #include <linux/netfilter/xt_REJECT_MTU.h>
 
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
-#endif
 
 enum {
 	O_REJECT_WITH = 0,
@@ -282,47 +281,75 @@ static int reject_xlate(const struct reject_family *f, struct xt_xlate *xl,
 	return 1;
 }
 
-/* Per family, the callbacks libxtables calls without telling which. */
-#define REJECT_FAMILY_CALLBACKS(fam)					\
-static void reject_help_##fam(void)					\
-{ reject_help(&fam); }							\
-static void reject_init_##fam(struct xt_entry_target *t)		\
-{ reject_init(&fam, t); }						\
-static void reject_parse_##fam(struct xt_option_call *cb)		\
-{ reject_parse(&fam, cb); }						\
-static void reject_check_v0_##fam(struct xt_fcheck_call *cb)		\
-{ reject_check(&fam, cb, 0); }						\
-static void reject_check_v1_##fam(struct xt_fcheck_call *cb)		\
-{ reject_check(&fam, cb, 1); }						\
-static void reject_print_##fam(const void *ip,				\
-			       const struct xt_entry_target *t, int n)	\
-{ reject_print(&fam, t); }						\
-static void reject_save_##fam(const void *ip,				\
-			      const struct xt_entry_target *t)		\
-{ reject_save(&fam, t); }						\
-static int reject_xlate_##fam(struct xt_xlate *xl,			\
-			      const struct xt_xlate_tg_params *p)	\
-{ return reject_xlate(&fam, xl, p); }
+/*
+ * One registration serves both families: nft prints rules of every family
+ * from one process, where the plugin is loaded only once.  The family is
+ * libxtables' current one.
+ */
+static const struct reject_family *reject_family(void)
+{
+	return afinfo->family == NFPROTO_IPV6 ? &reject6 : &reject4;
+}
 
-REJECT_FAMILY_CALLBACKS(reject4)
-REJECT_FAMILY_CALLBACKS(reject6)
+static void reject_tg_help(void)
+{
+	reject_help(reject_family());
+}
 
-#define REJECT_TARGET(nfproto, fam, rev, infosize)			\
+static void reject_tg_init(struct xt_entry_target *t)
+{
+	reject_init(reject_family(), t);
+}
+
+static void reject_tg_parse(struct xt_option_call *cb)
+{
+	reject_parse(reject_family(), cb);
+}
+
+static void reject_tg_check_v0(struct xt_fcheck_call *cb)
+{
+	reject_check(reject_family(), cb, 0);
+}
+
+static void reject_tg_check_v1(struct xt_fcheck_call *cb)
+{
+	reject_check(reject_family(), cb, 1);
+}
+
+static void reject_tg_print(const void *ip, const struct xt_entry_target *t,
+			    int numeric)
+{
+	reject_print(reject_family(), t);
+}
+
+static void reject_tg_save(const void *ip, const struct xt_entry_target *t)
+{
+	reject_save(reject_family(), t);
+}
+
+static int reject_tg_xlate(struct xt_xlate *xl,
+			   const struct xt_xlate_tg_params *params)
+{
+	return reject_xlate(reject_family(), xl, params);
+}
+
+/* Both families' infos are a __u32 type (revision 0), plus an MTU (1). */
+#define REJECT_TARGET(rev, infosize)					\
 	{								\
-		.family		= nfproto,				\
+		.family		= NFPROTO_UNSPEC,			\
 		.name		= "REJECT",				\
 		.revision	= rev,					\
 		.version	= XTABLES_VERSION,			\
 		.size		= XT_ALIGN(infosize),			\
 		.userspacesize	= XT_ALIGN(infosize),			\
 		.udata_size	= sizeof(unsigned int),			\
-		.help		= reject_help_##fam,			\
-		.init		= reject_init_##fam,			\
-		.print		= reject_print_##fam,			\
-		.save		= reject_save_##fam,			\
-		.xlate		= reject_xlate_##fam,			\
-		.x6_parse	= reject_parse_##fam,			\
-		.x6_fcheck	= reject_check_v##rev##_##fam,		\
+		.help		= reject_tg_help,			\
+		.init		= reject_tg_init,			\
+		.print		= reject_tg_print,			\
+		.save		= reject_tg_save,			\
+		.xlate		= reject_tg_xlate,			\
+		.x6_parse	= reject_tg_parse,			\
+		.x6_fcheck	= reject_tg_check_v##rev,		\
 		.x6_options	= reject_opts,				\
 	}
 
@@ -331,10 +358,8 @@ REJECT_FAMILY_CALLBACKS(reject6)
  * only the new options, with a message naming the module to load.
  */
 static struct xtables_target reject_tg_reg[] = {
-	REJECT_TARGET(NFPROTO_IPV4, reject4, 1, sizeof(struct xt_reject_info_v1)),
-	REJECT_TARGET(NFPROTO_IPV4, reject4, 0, sizeof(struct ipt_reject_info)),
-	REJECT_TARGET(NFPROTO_IPV6, reject6, 1, sizeof(struct xt_reject_info_v1)),
-	REJECT_TARGET(NFPROTO_IPV6, reject6, 0, sizeof(struct ip6t_reject_info)),
+	REJECT_TARGET(1, sizeof(struct xt_reject_info_v1)),
+	REJECT_TARGET(0, sizeof(struct ipt_reject_info)),
 };
 
 static void __attribute__((constructor)) reject_tg_ldr(void)

@@ -76,6 +76,18 @@ def test_df_reject_sends_frag_needed_with_mtu(tun):
     assert "mtu 1376" in tun.ha.sh(f"ip route get {tun.HB}")
 
 
+def test_df_reject_after_snat_reaches_the_original_sender(tun):
+    """The hook runs after SNAT: the ICMP is addressed to the translated
+    source, and conntrack must take it back to the real sender."""
+    prefrag(tun.ra, "-t mangle -A POSTROUTING -o eth1 -j PREFRAG --mtu 1376")
+    tun.ra.sh("iptables-legacy -t nat -A POSTROUTING -s 10.0.1.2 -d 10.0.4.0/24 "
+              "-j SNAT --to-source 10.0.1.200")
+    with capture(tun.ha, "eth0", f"{tun.tmp}/ha.pcap", "icmp") as near:
+        assert ping(tun.ha, tun.HB, 1400, count=1, df=True) == 100.0
+    assert [p.icmp() for p in near if p.icmp()[0] == 3] == [(3, 4, 1376)]
+    assert "mtu 1376" in tun.ha.sh(f"ip route get {tun.HB}")
+
+
 def test_df_keep_leaves_packet_to_kernel(tun):
     both(tun, "-t mangle -A POSTROUTING -o eth1 -j PREFRAG --mtu 1376 --df keep")
     with capture(tun.mid, "eth0", f"{tun.tmp}/mid.pcap") as wire:
