@@ -6,6 +6,7 @@
 #   make check        the test suite (userspace checks, then the guest suites)
 #   make bench        benchmarks (not part of the tests)
 #   make install      plugins, man page, modprobe.d file (modules: DKMS)
+#   make deb          Debian packages (nf-prefrag-dkms, xtables-nf-prefrag) in build/deb
 
 TOP       := $(abspath .)
 BUILD     := $(TOP)/build
@@ -81,6 +82,14 @@ uninstall:
 		fi; \
 	done
 
+# Built from a copy of the tree, so that the packages land in build/deb.
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	tar -C $(TOP) --exclude=./build --exclude=./.git -cf - . | tar -C $(BUILD)/deb/src -xf -
+	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	@ls $(BUILD)/deb/*.deb
+
 demo: all
 	/usr/bin/python3 tests/guest/vm.py --timeout 600 -- /usr/bin/python3 tests/demo/demo.py
 
@@ -96,4 +105,4 @@ checkpatch:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all setup modules plugins man install uninstall demo check bench checkpatch clean
+.PHONY: all setup modules plugins man install uninstall deb demo check bench checkpatch clean

@@ -44,7 +44,7 @@ pkgs="build-essential pkg-config kmod bc flex bison libelf-dev libssl-dev
 	iptables nftables libxtables-dev libnftnl-dev libmnl-dev libnftables-dev
 	iproute2 ethtool tcpdump iputils-ping netcat-openbsd socat
 	python3 python3-pytest
-	dkms debhelper devscripts fakeroot dpkg-dev conntrack"
+	dkms dh-dkms debhelper devscripts fakeroot dpkg-dev conntrack"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

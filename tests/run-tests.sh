@@ -1,7 +1,8 @@
 #!/bin/sh
 # The test suite: `make check` or `sh tests/run-tests.sh`.
 #  1. build modules (every installed kernel, W=1, warnings are errors) and plugins
-#  2. checkpatch on the kernel sources; a DKMS build for every kernel
+#  2. checkpatch on the kernel sources; a DKMS build for every kernel; the
+#     Debian packages
 #  3. userspace tests on this machine (plugins: options, errors, translation)
 #  4. the kernel suite in a QEMU guest booting Debian's 6.1 kernel: real
 #     modules, real packets through namespaced IPsec gateways
@@ -23,6 +24,9 @@ sh scripts/checkpatch.sh
 
 echo "== dkms"
 sh scripts/dkms-check.sh
+
+echo "== packages"
+make -s deb
 
 echo "== userspace tests (host)"
 $PY -m pytest -q -p no:cacheprovider tests/userspace

@@ -46,3 +46,25 @@ def test_make_install_and_uninstall(modules):
         make("uninstall")
     assert not os.path.exists(f"{XTLIBDIR}/libipt_REJECT.so.iptables")
     assert "icmp-frag-needed" not in reject_help() and "tcp-reset" in reject_help()
+
+
+def test_plugin_package_installs_and_removes_cleanly(modules):
+    """The Debian package (make deb, built before the guest boots) diverts
+    iptables' own REJECT plugins, and gives them back when removed."""
+    debs = [f for f in os.listdir(os.path.join(TOP, "build", "deb"))
+            if f.startswith("xtables-nf-prefrag_") and f.endswith(".deb")]
+    assert len(debs) == 1
+    r = subprocess.run(["dpkg", "-i", os.path.join(TOP, "build", "deb", debs[0])],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    try:
+        assert os.path.exists(f"{XTLIBDIR}/libipt_REJECT.so.iptables")
+        assert "icmp-frag-needed" in reject_help()
+        r = subprocess.run(["ip6tables-legacy", "-j", "PREFRAG", "--help"],
+                           capture_output=True, text=True, env=ENV)
+        assert "1280-65535" in r.stdout
+    finally:
+        r = subprocess.run(["dpkg", "-r", "xtables-nf-prefrag"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not os.path.exists(f"{XTLIBDIR}/libipt_REJECT.so.iptables")
+    assert "icmp-frag-needed" not in reject_help() and "tcp-reset" in reject_help()
