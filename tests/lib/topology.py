@@ -1,6 +1,7 @@
 """The test topologies, built from namespaces inside the guest.
 
-Both share two IPsec gateways and the path between them:
+Both share a host behind each of two IPsec gateways, and the path between
+the gateways:
 
     ra ==== ESP ==== mid ==== ESP ==== rb
     10.0.2.1    10.0.2.2 - 10.0.3.2    10.0.3.1
@@ -36,12 +37,14 @@ MTU = 1500
 class Gateways:
     RA_OUT, MID_A, MID_B, RB_OUT = "10.0.2.1", "10.0.2.2", "10.0.3.2", "10.0.3.1"
 
-    def __init__(self, prefix, names, drop_fragments):
+    def __init__(self, prefix, drop_fragments):
         n = self.ns = {}
-        for name in names:
+        for name in ("ha", "ra", "mid", "rb", "hb"):
             n[name] = Netns(f"{prefix}-{name}")
         self.ha, self.ra, self.mid, self.rb, self.hb = (
             n["ha"], n["ra"], n["mid"], n["rb"], n["hb"])
+        veth(self.ha, "eth0", self.ra, "eth0")
+        veth(self.rb, "eth0", self.hb, "eth0")
         veth(self.ra, "eth1", self.mid, "eth0")
         veth(self.mid, "eth1", self.rb, "eth1")
         self.mid.sh(f"ip addr add {self.MID_A}/24 dev eth0 && "
@@ -110,9 +113,7 @@ class Tunnel(Gateways):
     HA, RA_IN, RB_IN, HB = "10.0.1.2", "10.0.1.1", "10.0.4.1", "10.0.4.2"
 
     def __init__(self, prefix="t", mode="tunnel", drop_fragments=True):
-        super().__init__(prefix, ("ha", "ra", "mid", "rb", "hb"), drop_fragments)
-        veth(self.ha, "eth0", self.ra, "eth0")
-        veth(self.rb, "eth0", self.hb, "eth0")
+        super().__init__(prefix, drop_fragments)
         self.ha.sh(f"ip addr add {self.HA}/24 dev eth0 && "
                    f"ip route add default via {self.RA_IN}")
         self.hb.sh(f"ip addr add {self.HB}/24 dev eth0 && "
@@ -135,9 +136,7 @@ class Bridge(Gateways):
     HA, HB = "10.0.9.1", "10.0.9.2"
 
     def __init__(self, prefix="br", mode="tunnel", drop_fragments=True):
-        super().__init__(prefix, ("ha", "ra", "mid", "rb", "hb"), drop_fragments)
-        veth(self.ha, "eth0", self.ra, "eth0")
-        veth(self.rb, "eth0", self.hb, "eth0")
+        super().__init__(prefix, drop_fragments)
         self.ha.sh(f"ip addr add {self.HA}/24 dev eth0")
         self.hb.sh(f"ip addr add {self.HB}/24 dev eth0")
         for r, me, peer in ((self.ra, self.RA_OUT, self.RB_OUT),
