@@ -19,9 +19,20 @@ XT_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -fPIC -I$(TOP)/k
 XT_LIBS   := $(shell pkg-config --libs xtables 2>/dev/null)
 XT_PLUGINS := $(patsubst libxt/%.c,$(BUILD)/libxt/%.so,$(wildcard libxt/libxt_*.c))
 XTLIBDIR  := $(shell pkg-config --variable=xtlibdir xtables 2>/dev/null)
+NFT_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(TOP)/kernel/include/uapi \
+	     $(shell pkg-config --cflags libnftables libnftnl libmnl 2>/dev/null)
+NFT_LIBS  := $(shell pkg-config --libs libnftables libnftnl libmnl 2>/dev/null)
+SBINDIR   := /usr/sbin
 MANDIR    := /usr/share/man/man8
 
-all: modules plugins
+all: modules plugins nft
+
+# nft-prefrag: nft syntax with our statements (nft/)
+nft: $(BUILD)/nft/nft-prefrag
+
+$(BUILD)/nft/nft-prefrag: $(wildcard nft/*.c nft/*.h) kernel/include/uapi/linux/netfilter/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NFT_CFLAGS) -o $@ $(filter %.c,$^) $(NFT_LIBS)
 
 setup:
 	sh scripts/install-deps.sh
@@ -57,8 +68,10 @@ $(BUILD)/nf-prefrag.8: $(wildcard libxt/*.man)
 # REJECT replaces iptables' own plugins.  On Debian theirs are diverted
 # (dpkg-divert), so iptables upgrades leave ours in place and uninstall
 # puts theirs back.
-install: plugins man
-	install -d $(DESTDIR)$(XTLIBDIR) $(DESTDIR)/etc/modprobe.d $(DESTDIR)$(MANDIR)
+install: plugins man nft
+	install -d $(DESTDIR)$(XTLIBDIR) $(DESTDIR)/etc/modprobe.d $(DESTDIR)$(MANDIR) \
+		$(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/nft/nft-prefrag $(DESTDIR)$(SBINDIR)/
 	install -m 0644 $(BUILD)/libxt/libxt_PREFRAG.so $(BUILD)/libxt/libxt_CLEARDF.so \
 		$(DESTDIR)$(XTLIBDIR)/
 	@set -e; for f in libipt_REJECT.so libip6t_REJECT.so; do \
@@ -73,6 +86,7 @@ install: plugins man
 
 uninstall:
 	rm -f $(DESTDIR)$(XTLIBDIR)/libxt_PREFRAG.so $(DESTDIR)$(XTLIBDIR)/libxt_CLEARDF.so \
+		$(DESTDIR)$(SBINDIR)/nft-prefrag \
 		$(DESTDIR)/etc/modprobe.d/nf-prefrag.conf $(DESTDIR)$(MANDIR)/nf-prefrag.8
 	@set -e; for f in libipt_REJECT.so libip6t_REJECT.so; do \
 		rm -f $(DESTDIR)$(XTLIBDIR)/$$f; \
@@ -105,4 +119,4 @@ checkpatch:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all setup modules plugins man install uninstall deb demo check bench checkpatch clean
+.PHONY: all setup modules plugins nft man install uninstall deb demo check bench checkpatch clean

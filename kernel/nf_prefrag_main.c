@@ -95,6 +95,16 @@ int nf_prefrag_hook_get(struct net *net, u8 family)
 	int i = nf_prefrag_family_index(family);
 	int err = 0;
 
+	if (family == NFPROTO_INET) {	/* nft inet tables: both */
+		err = nf_prefrag_hook_get(net, NFPROTO_IPV4);
+		if (err)
+			return err;
+		err = nf_prefrag_hook_get(net, NFPROTO_IPV6);
+		if (err)
+			nf_prefrag_hook_put(net, NFPROTO_IPV4);
+		return err;
+	}
+
 	if (i < 0)
 		return -EAFNOSUPPORT;
 
@@ -112,6 +122,12 @@ void nf_prefrag_hook_put(struct net *net, u8 family)
 {
 	struct nf_prefrag_net *pn = nf_prefrag_pernet(net);
 	int i = nf_prefrag_family_index(family);
+
+	if (family == NFPROTO_INET) {
+		nf_prefrag_hook_put(net, NFPROTO_IPV4);
+		nf_prefrag_hook_put(net, NFPROTO_IPV6);
+		return;
+	}
 
 	if (i < 0)
 		return;

@@ -33,6 +33,9 @@ static unsigned int cleardf_tg4(struct sk_buff *skb,
 	bool df = ip_hdr(skb)->frag_off & htons(IP_DF);
 	struct net *net = xt_net(par);
 
+	/* A fragment's ID is what joins it to its siblings: never renew it. */
+	if (ip_is_fragment(ip_hdr(skb)))
+		return XT_CONTINUE;
 	if (cleardf_shorter_than(skb, info->min_len))
 		return XT_CONTINUE;
 	if (!df && !(info->flags & XT_CLEARDF_RANDOM_ID))
@@ -47,15 +50,31 @@ static unsigned int cleardf_tg4(struct sk_buff *skb,
 	return XT_CONTINUE;
 }
 
+/* nft inet tables: IPv6 packets have no DF to clear. */
+static unsigned int cleardf_tg_inet(struct sk_buff *skb,
+				    const struct xt_action_param *par)
+{
+	if (xt_family(par) != NFPROTO_IPV4)
+		return XT_CONTINUE;
+	return cleardf_tg4(skb, par);
+}
+
 static int cleardf_tg_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_cleardf_info *info = par->targinfo;
+
+	if (par->family != NFPROTO_IPV4 && par->family != NFPROTO_INET) {
+		pr_info_ratelimited("only for ip and inet tables\n");
+		return -EINVAL;
+	}
 
 	if (info->flags & ~XT_CLEARDF_FLAGS || info->reserved) {
 		pr_info_ratelimited("unknown flags 0x%x\n", info->flags);
 		return -EINVAL;
 	}
-	if (strcmp(par->table, "raw") && strcmp(par->table, "mangle")) {
+	/* nft tables have names of their users' choosing. */
+	if (!par->nft_compat && strcmp(par->table, "raw") &&
+	    strcmp(par->table, "mangle")) {
 		pr_info_ratelimited("only valid in the raw and mangle tables, not in %s\n",
 				    par->table);
 		return -EINVAL;
@@ -69,6 +88,15 @@ static struct xt_target cleardf_tg_reg[] __read_mostly = {
 		.revision	= 0,
 		.family		= NFPROTO_IPV4,
 		.target		= cleardf_tg4,
+		.targetsize	= sizeof(struct xt_cleardf_info),
+		.checkentry	= cleardf_tg_check,
+		.me		= THIS_MODULE,
+	},
+	{	/* nft_compat falls back to this for inet tables */
+		.name		= "CLEARDF",
+		.revision	= 0,
+		.family		= NFPROTO_UNSPEC,
+		.target		= cleardf_tg_inet,
 		.targetsize	= sizeof(struct xt_cleardf_info),
 		.checkentry	= cleardf_tg_check,
 		.me		= THIS_MODULE,

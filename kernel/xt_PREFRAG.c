@@ -36,10 +36,28 @@ static unsigned int prefrag_tg6(struct sk_buff *skb,
 	return XT_CONTINUE;
 }
 
+/* nft inet tables: one rule for both families; the packet says which. */
+static unsigned int prefrag_tg_inet(struct sk_buff *skb,
+				    const struct xt_action_param *par)
+{
+	switch (xt_family(par)) {
+	case NFPROTO_IPV4:
+		return prefrag_tg4(skb, par);
+	case NFPROTO_IPV6:
+		return prefrag_tg6(skb, par);
+	}
+	return XT_CONTINUE;
+}
+
 static int prefrag_tg_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_prefrag_info *info = par->targinfo;
 	bool ipv6 = par->family == NFPROTO_IPV6;
+
+	if (par->family != NFPROTO_IPV4 && !ipv6 && par->family != NFPROTO_INET) {
+		pr_info_ratelimited("only for ip, ip6 and inet tables\n");
+		return -EINVAL;
+	}
 	unsigned int min = ipv6 ? XT_PREFRAG_MTU_MIN_IPV6 : XT_PREFRAG_MTU_MIN;
 
 	if (info->mtu != XT_PREFRAG_MTU_AUTO && info->mtu < min) {
@@ -60,9 +78,11 @@ static int prefrag_tg_check(const struct xt_tgchk_param *par)
 		pr_info_ratelimited("unknown flags 0x%x\n", info->flags);
 		return -EINVAL;
 	}
-	/* nat sees only a connection's first packet; security is for labels. */
-	if (strcmp(par->table, "raw") && strcmp(par->table, "mangle") &&
-	    strcmp(par->table, "filter")) {
+	/* nat sees only a connection's first packet; security is for labels.
+	 * nft tables have names of their users' choosing.
+	 */
+	if (!par->nft_compat && strcmp(par->table, "raw") &&
+	    strcmp(par->table, "mangle") && strcmp(par->table, "filter")) {
 		pr_info_ratelimited("only valid in the raw, mangle and filter tables, not in %s\n",
 				    par->table);
 		return -EINVAL;
@@ -92,6 +112,17 @@ static struct xt_target prefrag_tg_reg[] __read_mostly = {
 		.revision	= 0,
 		.family		= NFPROTO_IPV6,
 		.target		= prefrag_tg6,
+		.targetsize	= sizeof(struct xt_prefrag_info),
+		.checkentry	= prefrag_tg_check,
+		.destroy	= prefrag_tg_destroy,
+		.hooks		= PREFRAG_HOOKS,
+		.me		= THIS_MODULE,
+	},
+	{	/* nft_compat falls back to this for inet tables */
+		.name		= "PREFRAG",
+		.revision	= 0,
+		.family		= NFPROTO_UNSPEC,
+		.target		= prefrag_tg_inet,
 		.targetsize	= sizeof(struct xt_prefrag_info),
 		.checkentry	= prefrag_tg_check,
 		.destroy	= prefrag_tg_destroy,

@@ -112,6 +112,12 @@ static int reject_mtu_check_common(const struct xt_tgchk_param *par,
 {
 	const struct xt_reject_info_v1 *info = par->targinfo;
 
+	/* As ipt_REJECT, but nft tables have names of their users' choosing. */
+	if (!par->nft_compat && strcmp(par->table, "filter")) {
+		pr_info_ratelimited("only valid in the filter table, not in %s\n",
+				    par->table);
+		return -EINVAL;
+	}
 	if (info->with > too_big) {
 		pr_info_ratelimited("unknown reject type %u\n", info->with);
 		return -EINVAL;
@@ -186,7 +192,6 @@ static struct xt_target reject_mtu_tg_reg[] __read_mostly = {
 		.family		= NFPROTO_IPV4,
 		.target		= reject_mtu_tg4,
 		.targetsize	= sizeof(struct xt_reject_info_v1),
-		.table		= "filter",
 		.hooks		= REJECT_HOOKS,
 		.checkentry	= reject_mtu_tg4_check,
 		.me		= THIS_MODULE,
@@ -197,7 +202,6 @@ static struct xt_target reject_mtu_tg_reg[] __read_mostly = {
 		.family		= NFPROTO_IPV6,
 		.target		= reject_mtu_tg6,
 		.targetsize	= sizeof(struct xt_reject_info_v1),
-		.table		= "filter",
 		.hooks		= REJECT_HOOKS,
 		.checkentry	= reject_mtu_tg6_check,
 		.me		= THIS_MODULE,

@@ -38,6 +38,18 @@ def test_cleardf_random_id_renews_non_df_ids(tun):
     assert all(p.header_ok for p in far)
 
 
+def test_cleardf_leaves_fragments_alone(tun):
+    """A fragment's ID joins it to its siblings: CLEARDF --random-id on
+    forwarded fragments (here the replies, cut by rb) must not touch them."""
+    for r in tun.routers():
+        r.sh("iptables-legacy -t mangle -A POSTROUTING -o eth1 -j PREFRAG --mtu auto")
+    tun.ra.sh("iptables-legacy -t mangle -A POSTROUTING -p icmp -j CLEARDF --random-id")
+    with capture(tun.ha, "eth0", f"{tun.tmp}/ha.pcap", "icmp") as near:
+        assert ping(tun.ha, tun.HB, 1472, count=2) == 0.0
+    replies = [p for p in near if p.src == tun.HB and p.is_fragment]
+    assert len(replies) == 4 and len({p.id for p in replies}) == 2
+
+
 def test_cleardf_only_in_raw_and_mangle(tun, kmsg):
     r = tun.ra.run("iptables-legacy -t filter -A FORWARD -j CLEARDF", check=False)
     assert r.returncode != 0

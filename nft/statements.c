@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+/* nf-prefrag's nft statements: find, check, replace (see statements.h). */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/netfilter/xt_CLEARDF.h>
+#include <linux/netfilter/xt_PREFRAG.h>
+#include <linux/netfilter/xt_REJECT_MTU.h>
+#include "statements.h"
+
+#define TOKEN_MAX	32
+
+/* A cursor over the input that knows its line and column. */
+struct cursor {
+	const char	*s;
+	size_t		pos;
+	unsigned int	line, col;
+};
+
+struct token {
+	char		text[TOKEN_MAX];
+	size_t		pos;
+	unsigned int	line, col, len;
+};
+
+static bool is_separator(char c)
+{
+	return c == '\0' || isspace((unsigned char)c) || strchr(";{}#\"", c);
+}
+
+static void advance(struct cursor *c)
+{
+	if (c->s[c->pos] == '\n') {
+		c->line++;
+		c->col = 1;
+	} else {
+		c->col++;
+	}
+	c->pos++;
+}
+
+/* The next word of the same statement: no newline, ';', '{', '}' or '#'. */
+static bool next_token(struct cursor *c, struct token *t)
+{
+	while (c->s[c->pos] == ' ' || c->s[c->pos] == '\t')
+		advance(c);
+	t->pos = c->pos;
+	t->line = c->line;
+	t->col = c->col;
+	t->len = 0;
+	while (!is_separator(c->s[c->pos])) {
+		if (t->len < TOKEN_MAX - 1)
+			t->text[t->len] = c->s[c->pos];
+		t->len++;
+		advance(c);
+	}
+	t->text[t->len < TOKEN_MAX ? t->len : TOKEN_MAX - 1] = '\0';
+	return t->len > 0;
+}
+
+static bool token_is(const struct token *t, const char *word)
+{
+	return strcmp(t->text, word) == 0;
+}
+
+struct scan {
+	const char	*name, *in;
+	struct cursor	c;
+};
+
+static int fail(struct scan *sc, const struct token *t, const char *fmt,
+		const char *arg)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	statements_error(sc->name, sc->in, t->line, t->col, t->len ? t->len : 1, msg);
+	return -1;
+}
+
+/* A number in min..65535, or with @auto_ok "auto" (0); @what names it. */
+static int parse_value(struct scan *sc, const char *what, unsigned int min,
+		       bool auto_ok, unsigned int *value)
+{
+	struct token t;
+	char msg[128];
+	unsigned long v;
+	char *end;
+
+	if (next_token(&sc->c, &t) && auto_ok && token_is(&t, "auto")) {
+		*value = 0;
+		return 0;
+	}
+	v = strtoul(t.text, &end, 10);
+	if (!t.len || *end || !isdigit((unsigned char)t.text[0]) || v < min || v > 65535) {
+		snprintf(msg, sizeof(msg), "%%s takes %sa number from %u to 65535",
+			 auto_ok ? "\"auto\" or " : "", min);
+		return fail(sc, &t, msg, what);
+	}
+	*value = v;
+	return 0;
+}
+
+static int parse_prefrag(struct scan *sc, struct statement *st)
+{
+	struct xt_prefrag_info info = { .df_policy = XT_PREFRAG_DF_REJECT };
+	static const char *const policies[] = { "reject", "keep", "clear" };
+	struct cursor save;
+	unsigned int mtu, i;
+	struct token t;
+
+	if (!next_token(&sc->c, &t) || !token_is(&t, "mtu"))
+		return fail(sc, &t, "%s: expected \"mtu auto\" or \"mtu N\"", "prefrag");
+	if (parse_value(sc, "prefrag: mtu", XT_PREFRAG_MTU_MIN, true, &mtu))
+		return -1;
+	info.mtu = mtu;
+	save = sc->c;
+	if (next_token(&sc->c, &t) && token_is(&t, "df")) {
+		if (!next_token(&sc->c, &t))
+			return fail(sc, &t, "%s: df takes reject, keep or clear", "prefrag");
+		for (i = 0; i < 3 && !token_is(&t, policies[i]); i++)
+			;
+		if (i == 3)
+			return fail(sc, &t, "prefrag: df takes reject, keep or clear, not \"%s\"",
+				    t.text);
+		info.df_policy = i;
+	} else {
+		sc->c = save;	/* not ours: the rule goes on */
+	}
+	st->target = "PREFRAG";
+	memcpy(st->info, &info, sizeof(info));
+	st->info_len = sizeof(info);
+	return 0;
+}
+
+static int parse_cleardf(struct scan *sc, struct statement *st)
+{
+	struct xt_cleardf_info info = {};
+	struct cursor save;
+	unsigned int len;
+	struct token t;
+
+	for (;;) {
+		save = sc->c;
+		if (!next_token(&sc->c, &t))
+			break;
+		if (token_is(&t, "random-id")) {
+			info.flags |= XT_CLEARDF_RANDOM_ID;
+		} else if (token_is(&t, "min-len")) {
+			if (parse_value(sc, "cleardf: min-len", 1, false, &len))
+				return -1;
+			info.min_len = len;
+		} else {
+			break;
+		}
+	}
+	sc->c = save;
+	st->target = "CLEARDF";
+	memcpy(st->info, &info, sizeof(info));
+	st->info_len = sizeof(info);
+	return 0;
+}
+
+/*
+ * "reject with icmp frag-needed mtu ..." or "... icmpv6 too-big mtu ...".
+ * Returns 1 if the words are not ours (nft's own reject), 0 or -1.
+ */
+static int parse_reject(struct scan *sc, struct statement *st)
+{
+	struct xt_reject_info_v1 info = {};
+	struct token with, fam, type, mtu;
+	unsigned int min;
+
+	if (!next_token(&sc->c, &with) || !token_is(&with, "with") ||
+	    !next_token(&sc->c, &fam) || !next_token(&sc->c, &type) ||
+	    !next_token(&sc->c, &mtu) || !token_is(&mtu, "mtu"))
+		return 1;
+	if (token_is(&fam, "icmp") && token_is(&type, "frag-needed")) {
+		info.with = XT_REJECT_IPV4_FRAG_NEEDED;
+		min = XT_REJECT_MTU_MIN_IPV4;
+	} else if (token_is(&fam, "icmpv6") && token_is(&type, "too-big")) {
+		info.with = XT_REJECT_IPV6_PKT_TOO_BIG;
+		min = XT_REJECT_MTU_MIN_IPV6;
+	} else {
+		return fail(sc, &type, "reject: an mtu goes with \"icmp frag-needed\" or \"icmpv6 too-big\", not \"%s\"",
+			    type.text);
+	}
+	if (parse_value(sc, "reject: mtu", min, true, &info.mtu))
+		return -1;
+	st->target = "REJECT";
+	st->revision = 1;
+	memcpy(st->info, &info, sizeof(info));
+	st->info_len = sizeof(info);
+	return 0;
+}
+
+/* Try our statements at @t (a word just read); 1: not ours. */
+static int parse_statement(struct scan *sc, const struct token *t,
+			   struct statement *st)
+{
+	struct cursor save = sc->c;
+	int ret = 1;
+
+	memset(st, 0, sizeof(*st));
+	if (token_is(t, "prefrag"))
+		ret = parse_prefrag(sc, st);
+	else if (token_is(t, "cleardf"))
+		ret = parse_cleardf(sc, st);
+	else if (token_is(t, "reject"))
+		ret = parse_reject(sc, st);
+	if (ret == 1)
+		sc->c = save;
+	return ret;
+}
+
+static int append(struct rewrite *rw, size_t *cap, const struct statement *st)
+{
+	if (rw->n == *cap) {
+		struct statement *s;
+
+		*cap = *cap ? 2 * *cap : 8;
+		s = realloc(rw->stmts, *cap * sizeof(*s));
+		if (!s)
+			return -1;
+		rw->stmts = s;
+	}
+	rw->stmts[rw->n++] = *st;
+	return 0;
+}
+
+int statements_rewrite(const char *name, const char *in, struct rewrite *rw)
+{
+	struct scan sc = { .name = name, .in = in, .c = { in, 0, 1, 1 } };
+	size_t cap = 0, out_len = 0, in_len = strlen(in), copied = 0;
+	struct statement st;
+	struct token t;
+	int ret;
+
+	memset(rw, 0, sizeof(*rw));
+	/* Each statement is at least 7 bytes and becomes PLACEHOLDER. */
+	rw->text = malloc(in_len / 7 * sizeof(PLACEHOLDER) + in_len + 1);
+	if (!rw->text)
+		return -1;
+
+	while (in[sc.c.pos]) {
+		char ch = in[sc.c.pos];
+
+		if (ch == '"') {		/* strings are never ours */
+			do
+				advance(&sc.c);
+			while (in[sc.c.pos] && in[sc.c.pos] != '"' && in[sc.c.pos] != '\n');
+			if (in[sc.c.pos] == '"')
+				advance(&sc.c);
+			continue;
+		}
+		if (ch == '#') {		/* comments neither */
+			while (in[sc.c.pos] && in[sc.c.pos] != '\n')
+				advance(&sc.c);
+			continue;
+		}
+		if (is_separator(ch)) {
+			advance(&sc.c);
+			continue;
+		}
+		next_token(&sc.c, &t);
+		if (token_is(&t, "nftrace") && strncmp(in + sc.c.pos, " set 0", 6) == 0) {
+			fail(&sc, &t, "%s set 0 is what nft-prefrag stands in for its own statements with: write this rule with nft",
+			     "nftrace");
+			goto err;
+		}
+		ret = parse_statement(&sc, &t, &st);
+		if (ret < 0)
+			goto err;
+		if (ret > 0)
+			continue;
+		st.line = t.line;
+		st.col = t.col;
+		st.len = sc.c.pos - t.pos;
+		if (append(rw, &cap, &st))
+			goto err;
+		memcpy(rw->text + out_len, in + copied, t.pos - copied);
+		out_len += t.pos - copied;
+		memcpy(rw->text + out_len, PLACEHOLDER, strlen(PLACEHOLDER));
+		out_len += strlen(PLACEHOLDER);
+		copied = sc.c.pos;
+	}
+	memcpy(rw->text + out_len, in + copied, in_len - copied);
+	rw->text[out_len + in_len - copied] = '\0';
+	return 0;
+err:
+	rewrite_free(rw);
+	return -1;
+}
+
+void rewrite_free(struct rewrite *rw)
+{
+	free(rw->text);
+	free(rw->stmts);
+	memset(rw, 0, sizeof(*rw));
+}
+
+void statements_error(const char *name, const char *in, unsigned int line,
+		      unsigned int col, unsigned int len, const char *msg)
+{
+	const char *p = in, *end;
+	unsigned int i;
+
+	for (i = 1; i < line && (p = strchr(p, '\n')); i++)
+		p++;
+	if (!p)
+		p = in + strlen(in);
+	end = strchrnul(p, '\n');
+	fprintf(stderr, "%s:%u:%u-%u: Error: %s\n%.*s\n", name, line, col,
+		col + len - 1, msg, (int)(end - p), p);
+	for (i = 1; i < col; i++)
+		fputc(p[i - 1] == '\t' ? '\t' : ' ', stderr);
+	for (i = 0; i < len; i++)
+		fputc('^', stderr);
+	fputc('\n', stderr);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nf-prefrag's nft statements: finding them in nft syntax, and the xtables
+ * target each one becomes.
+ *
+ *   prefrag mtu auto|N [df reject|keep|clear]
+ *   cleardf [min-len N] [random-id]
+ *   reject with icmp frag-needed mtu auto|N
+ *   reject with icmpv6 too-big mtu auto|N
+ *
+ * Stock nft cannot parse these, so each is replaced by a placeholder that
+ * it can (PLACEHOLDER), and put back as a target once nft has loaded the
+ * rules.  nft's own "reject with icmp frag-needed" (no "mtu") is left alone.
+ */
+#ifndef NFT_PREFRAG_STATEMENTS_H
+#define NFT_PREFRAG_STATEMENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLACEHOLDER	"meta nftrace set 0"
+
+struct statement {
+	const char	*target;	/* xtables target name */
+	uint32_t	revision;
+	uint8_t		info[8];	/* the target's info, as the kernel takes it */
+	size_t		info_len;
+	unsigned int	line, col, len;	/* where it stood in the input */
+};
+
+struct rewrite {
+	char		*text;		/* the input, statements replaced */
+	struct statement *stmts;	/* in the order they appear */
+	size_t		n;
+};
+
+/*
+ * Find our statements in @in (nft syntax, as read from @name) and replace
+ * them.  On a syntax error, prints it like nft (file:line:col, the line,
+ * carets) and returns -1.
+ */
+int statements_rewrite(const char *name, const char *in, struct rewrite *out);
+void rewrite_free(struct rewrite *rw);
+
+/* Print an error about @in at line/col/len, in nft's format. */
+void statements_error(const char *name, const char *in, unsigned int line,
+		      unsigned int col, unsigned int len, const char *msg);
+
+#endif

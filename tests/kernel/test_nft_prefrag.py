@@ -1,0 +1,166 @@
+"""nft-prefrag: our actions in nft syntax, loaded into the user's own inet,
+ip and ip6 tables, with no iptables at all."""
+import os
+import subprocess
+
+import pytest
+
+from nettest import TOP, capture, ping
+from topology import Bridge, Tunnel
+
+NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
+ESP, ICMP = 50, 1
+
+VPN = """table inet vpn {
+	chain out {
+		type filter hook postrouting priority mangle; policy accept;
+		oifname "eth1" counter prefrag mtu auto
+	}
+}
+"""
+
+
+def load(ns, text, path, check=True):
+    with open(path, "w") as f:
+        f.write(text)
+    r = ns.run([NFT_PREFRAG, "-f", path], check=False)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def listing(ns):
+    return ns.sh(f"{NFT_PREFRAG} list ruleset")
+
+
+@pytest.fixture(scope="module")
+def tunnel_nft(modules):
+    t = Tunnel(prefix="nt")
+    yield t
+    t.delete()
+
+
+@pytest.fixture
+def tn(tunnel_nft, tmp_path):
+    tunnel_nft.tmp = tmp_path
+    yield tunnel_nft
+    for r in tunnel_nft.routers():
+        r.sh("nft flush ruleset")
+    tunnel_nft.flush_rules()
+
+
+def test_tunnel_scenario_from_nft_syntax(tn):
+    assert ping(tn.ha, tn.HB, 1472, count=1) == 100.0
+    for r in tn.routers():
+        load(r, VPN, f"{tn.tmp}/vpn.nft")
+    with capture(tn.mid, "eth0", f"{tn.tmp}/mid.pcap") as wire:
+        assert ping(tn.ha, tn.HB, 1472, count=3) == 0.0
+    esp = [p for p in wire if p.proto == ESP]
+    assert esp and not any(p.is_fragment for p in esp)
+    assert tn.ra.counters()["ipv4_packets_fragmented"] == 3
+    assert "prefrag mtu auto" in listing(tn.ra)
+
+
+def test_round_trip_is_exact(tn):
+    load(tn.ra, VPN + """table ip filter {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ip protocol icmp cleardf min-len 1400 random-id
+		oifname "eth1" prefrag mtu 1376 df clear
+		oifname "eth9" reject with icmp frag-needed mtu 1400
+	}
+}
+table ip6 t6 {
+	chain out {
+		type filter hook output priority filter; policy accept;
+		prefrag mtu 1280
+		oifname "eth9" reject with icmpv6 too-big mtu auto
+	}
+}
+""", f"{tn.tmp}/all.nft")
+    ping(tn.ha, tn.HB, 1472, count=1)  # counters that must survive too
+    before = listing(tn.ra)
+    for stmt in ("cleardf min-len 1400 random-id", "prefrag mtu 1376 df clear",
+                 "reject with icmp frag-needed mtu 1400", "prefrag mtu 1280",
+                 "reject with icmpv6 too-big mtu auto"):
+        assert stmt in before
+    tn.ra.sh("nft flush ruleset")
+    load(tn.ra, before, f"{tn.tmp}/saved.nft")
+    assert listing(tn.ra) == before
+
+
+def test_stock_nft_lists_flushes_and_deletes(tn):
+    load(tn.ra, VPN, f"{tn.tmp}/vpn.nft")
+    assert "prefrag mtu auto" in tn.ra.sh("nft list ruleset")
+    handle = tn.ra.sh("nft -a list chain inet vpn out").split("prefrag mtu auto # handle ")[1].split()[0]
+    tn.ra.sh(f"nft delete rule inet vpn out handle {handle}")
+    assert "prefrag" not in tn.ra.sh("nft list ruleset")
+    load(tn.ra, VPN, f"{tn.tmp}/vpn.nft")
+    tn.ra.sh("nft flush ruleset")
+    assert tn.ra.sh("nft list ruleset").strip() == ""
+
+
+def test_reject_with_mtu_from_nft(tn):
+    load(tn.ra, """table ip filter {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		oifname "eth1" reject with icmp frag-needed mtu 1400
+	}
+}
+""", f"{tn.tmp}/rej.nft")
+    with capture(tn.ha, "eth0", f"{tn.tmp}/ha.pcap", "icmp") as near:
+        assert ping(tn.ha, tn.HB, 1400, count=1, df=True) == 100.0
+    assert [p.icmp() for p in near if p.icmp()[0] == 3] == [(3, 4, 1400)]
+    assert ping(tn.ha, tn.HB, 1300, count=1, df=True) == 0.0
+
+
+@pytest.mark.parametrize("text,where,message", [
+    ('table inet x {\n\tchain c {\n\t\ttype filter hook forward priority 0;\n'
+     '\t\toifname "eth1" prefrag mtu 12\n\t}\n}\n',
+     ':4:30-31: Error: prefrag: mtu takes "auto" or a number from 68 to 65535',
+     "prefrag mtu 12"),
+    ('table inet x {\n\tchain c {\n\t\ttype filter hook forward priority 0;\n'
+     '\t\toifname "eth1" prefrag mtu 1400 countr\n\t}\n}\n',
+     ":4:41-41: Error: syntax error", "countr"),
+    ('table inet x {\n\tchain c {\n\t\ttype filter hook forward priority 0;\n'
+     '\t\tcleardf min-len\n\t}\n}\n',
+     ":4:18-18: Error: cleardf: min-len takes a number from 1 to 65535", "cleardf min-len"),
+])
+def test_errors_point_at_file_line_column_and_change_nothing(tn, text, where, message):
+    load(tn.ra, VPN, f"{tn.tmp}/vpn.nft")
+    before = listing(tn.ra)
+    path = f"{tn.tmp}/bad.nft"
+    r = load(tn.ra, text, path, check=False)
+    assert r.returncode != 0
+    assert f"{path}{where}" in r.stderr and message in r.stderr, r.stderr
+    assert listing(tn.ra) == before
+
+
+def test_kernel_refusal_is_undone(tn):
+    """REJECT with an MTU exists for ip and ip6 tables only: the kernel
+    refuses it in inet, and the rules nft had added are taken back."""
+    load(tn.ra, VPN, f"{tn.tmp}/vpn.nft")
+    before = listing(tn.ra)
+    r = tn.ra.run([NFT_PREFRAG, "add", "rule", "inet", "vpn", "out", "oifname", "eth1",
+                   "reject", "with", "icmp", "frag-needed", "mtu", "1400"], check=False)
+    assert r.returncode != 0 and "the kernel refused" in r.stderr
+    assert listing(tn.ra) == before
+
+
+def test_bridge_scenario_from_nft_syntax(modules, tmp_path):
+    b = Bridge(prefix="nb", mode="tunnel", drop_fragments=True)
+    try:
+        assert ping(b.ha, b.HB, 56, count=2) == 0.0
+        assert ping(b.ha, b.HB, 1472, count=1, df=True) == 100.0
+        for r in b.routers():
+            load(r, """table inet gre {
+	chain out {
+		type filter hook postrouting priority mangle; policy accept;
+		oifname "eth1" ip protocol gre prefrag mtu auto
+	}
+}
+""", f"{tmp_path}/gre.nft")
+        assert ping(b.ha, b.HB, 1472, count=3, df=True) == 0.0
+        assert b.ra.counters()["ipv4_packets_fragmented"] >= 3
+    finally:
+        b.delete()
