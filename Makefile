@@ -82,12 +82,13 @@ install: plugins man nft
 		install -m 0644 $(BUILD)/libxt/libxt_REJECT.so $(DESTDIR)$(XTLIBDIR)/$$f; \
 	done
 	install -m 0644 kernel/nf-prefrag.modprobe.conf $(DESTDIR)/etc/modprobe.d/nf-prefrag.conf
-	install -m 0644 $(BUILD)/nf-prefrag.8 $(DESTDIR)$(MANDIR)/
+	install -m 0644 $(BUILD)/nf-prefrag.8 nft/nft-prefrag.8 $(DESTDIR)$(MANDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(XTLIBDIR)/libxt_PREFRAG.so $(DESTDIR)$(XTLIBDIR)/libxt_CLEARDF.so \
 		$(DESTDIR)$(SBINDIR)/nft-prefrag \
-		$(DESTDIR)/etc/modprobe.d/nf-prefrag.conf $(DESTDIR)$(MANDIR)/nf-prefrag.8
+		$(DESTDIR)/etc/modprobe.d/nf-prefrag.conf $(DESTDIR)$(MANDIR)/nf-prefrag.8 \
+		$(DESTDIR)$(MANDIR)/nft-prefrag.8
 	@set -e; for f in libipt_REJECT.so libip6t_REJECT.so; do \
 		rm -f $(DESTDIR)$(XTLIBDIR)/$$f; \
 		if [ -z "$(DESTDIR)" ] && command -v dpkg-divert >/dev/null; then \

@@ -96,3 +96,25 @@ def test_reject_frag_needed_translation_is_refused_by_stock_nft(tmp_path):
     r = subprocess.run(["unshare", "-n", "nft", "-c", "-f", str(ruleset)],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "unexpected mtu" in r.stderr
+
+
+NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
+
+
+@pytest.mark.parametrize("rule,message", [
+    ("prefrag mtu 12", 'prefrag: mtu takes "auto" or a number from 68 to 65535'),
+    ("prefrag mtu auto df sometimes", 'prefrag: df takes reject, keep or clear, not "sometimes"'),
+    ("prefrag", 'prefrag: expected "mtu auto" or "mtu N"'),
+    ("cleardf min-len x", "cleardf: min-len takes a number from 1 to 65535"),
+    ("reject with icmp frag-needed mtu 67", 'reject: mtu takes "auto" or a number from 68'),
+    ("reject with icmpv6 too-big mtu 1279", 'reject: mtu takes "auto" or a number from 1280'),
+    ("reject with icmp host-unreachable mtu 1400", "an mtu goes with"),
+    ("meta nftrace set 0", "write this rule with nft"),
+])
+def test_nft_prefrag_refuses_bad_statements_before_touching_the_kernel(rule, message, tmp_path):
+    f = tmp_path / "bad.nft"
+    f.write_text(f"table ip t {{\n\tchain c {{\n\t\t{rule}\n\t}}\n}}\n")
+    r = subprocess.run(["unshare", "-n", NFT_PREFRAG, "-f", str(f)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert f"{f}:3:" in r.stderr and message in r.stderr, r.stderr
