@@ -63,7 +63,7 @@ static unsigned int reject_mtu_tg4(struct sk_buff *skb,
 	int hook = xt_hooknum(par);
 	unsigned int mtu;
 
-	switch (info->with) {
+	switch (XT_REJECT_TYPE(info->with)) {
 	case XT_REJECT_IPV4_FRAG_NEEDED:
 		mtu = info->mtu ?: ip_skb_dst_mtu(skb->sk, skb);
 		if (nf_prefrag_fits(skb, mtu))
@@ -74,7 +74,8 @@ static unsigned int reject_mtu_tg4(struct sk_buff *skb,
 		nf_send_reset(xt_net(par), par->state->sk, skb, hook);
 		break;
 	default:
-		nf_send_unreach(skb, reject4_unreach_code[info->with], hook);
+		nf_send_unreach(skb, reject4_unreach_code[XT_REJECT_TYPE(info->with)],
+				hook);
 		break;
 	}
 	return NF_DROP;
@@ -87,7 +88,7 @@ static unsigned int reject_mtu_tg6(struct sk_buff *skb,
 	int hook = xt_hooknum(par);
 	unsigned int mtu;
 
-	switch (info->with) {
+	switch (XT_REJECT_TYPE(info->with)) {
 	case XT_REJECT_IPV6_PKT_TOO_BIG:
 		mtu = info->mtu ?: ip6_skb_dst_mtu(skb);
 		if (nf_prefrag_fits(skb, mtu))
@@ -99,10 +100,24 @@ static unsigned int reject_mtu_tg6(struct sk_buff *skb,
 		break;
 	default:
 		nf_send_unreach6(xt_net(par), skb,
-				 reject6_unreach_code[info->with], hook);
+				 reject6_unreach_code[XT_REJECT_TYPE(info->with)],
+				 hook);
 		break;
 	}
 	return NF_DROP;
+}
+
+/* nft inet tables: the rule's type says which family's packets it is for. */
+static unsigned int reject_mtu_tg_inet(struct sk_buff *skb,
+				       const struct xt_action_param *par)
+{
+	const struct xt_reject_info_v1 *info = par->targinfo;
+
+	if (xt_family(par) == NFPROTO_IPV4 && info->with & XT_REJECT_INET_IPV4)
+		return reject_mtu_tg4(skb, par);
+	if (xt_family(par) == NFPROTO_IPV6 && info->with & XT_REJECT_INET_IPV6)
+		return reject_mtu_tg6(skb, par);
+	return XT_CONTINUE;
 }
 
 /* What both families check alike, given that family's numbering. */
@@ -111,6 +126,7 @@ static int reject_mtu_check_common(const struct xt_tgchk_param *par,
 				   unsigned int mtu_min, const u8 *unreach_code)
 {
 	const struct xt_reject_info_v1 *info = par->targinfo;
+	u32 with = XT_REJECT_TYPE(info->with);
 
 	/* As ipt_REJECT, but nft tables have names of their users' choosing. */
 	if (!par->nft_compat && strcmp(par->table, "filter")) {
@@ -118,13 +134,23 @@ static int reject_mtu_check_common(const struct xt_tgchk_param *par,
 				    par->table);
 		return -EINVAL;
 	}
-	if (info->with > too_big) {
-		pr_info_ratelimited("unknown reject type %u\n", info->with);
+	if (info->with != with && par->family != NFPROTO_INET) {
+		pr_info_ratelimited("family bits are for inet tables\n");
 		return -EINVAL;
 	}
-	if (info->with != too_big) {
-		if (unreach_code[info->with] == 0xff &&
-		    info->with != tcp_reset) {
+	/* nft has its own "reject with tcp reset"; an inet rule's entry has no
+	 * protocol to check.
+	 */
+	if (par->family == NFPROTO_INET && with == tcp_reset) {
+		pr_info_ratelimited("tcp-reset: use nft's own reject in inet tables\n");
+		return -EINVAL;
+	}
+	if (with > too_big) {
+		pr_info_ratelimited("unknown reject type %u\n", with);
+		return -EINVAL;
+	}
+	if (with != too_big) {
+		if (unreach_code[with] == 0xff && with != tcp_reset) {
 			pr_info_ratelimited("echo-reply is not supported\n");
 			return -EINVAL;
 		}
@@ -159,7 +185,7 @@ static int reject_mtu_tg4_check(const struct xt_tgchk_param *par)
 	const struct xt_reject_info_v1 *info = par->targinfo;
 	const struct ipt_entry *e = par->entryinfo;
 
-	if (info->with == IPT_TCP_RESET &&
+	if (par->family != NFPROTO_INET && info->with == IPT_TCP_RESET &&
 	    (e->ip.proto != IPPROTO_TCP || (e->ip.invflags & XT_INV_PROTO))) {
 		pr_info_ratelimited("tcp-reset needs -p tcp\n");
 		return -EINVAL;
@@ -174,7 +200,7 @@ static int reject_mtu_tg6_check(const struct xt_tgchk_param *par)
 	const struct xt_reject_info_v1 *info = par->targinfo;
 	const struct ip6t_entry *e = par->entryinfo;
 
-	if (info->with == IP6T_TCP_RESET &&
+	if (par->family != NFPROTO_INET && info->with == IP6T_TCP_RESET &&
 	    (!(e->ipv6.flags & IP6T_F_PROTO) || e->ipv6.proto != IPPROTO_TCP ||
 	     (e->ipv6.invflags & XT_INV_PROTO))) {
 		pr_info_ratelimited("tcp-reset needs -p tcp\n");
@@ -183,6 +209,23 @@ static int reject_mtu_tg6_check(const struct xt_tgchk_param *par)
 	return reject_mtu_check_common(par, XT_REJECT_IPV6_PKT_TOO_BIG,
 				       IP6T_TCP_RESET, XT_REJECT_MTU_MIN_IPV6,
 				       reject6_unreach_code);
+}
+
+static int reject_mtu_tg_inet_check(const struct xt_tgchk_param *par)
+{
+	const struct xt_reject_info_v1 *info = par->targinfo;
+	u32 family = info->with & ~XT_REJECT_TYPE(~0U);
+
+	if (par->family != NFPROTO_INET) {
+		pr_info_ratelimited("only for ip, ip6 and inet tables\n");
+		return -EINVAL;
+	}
+	if (family == XT_REJECT_INET_IPV4)
+		return reject_mtu_tg4_check(par);
+	if (family == XT_REJECT_INET_IPV6)
+		return reject_mtu_tg6_check(par);
+	pr_info_ratelimited("in inet tables the type must name its family\n");
+	return -EINVAL;
 }
 
 static struct xt_target reject_mtu_tg_reg[] __read_mostly = {
@@ -204,6 +247,16 @@ static struct xt_target reject_mtu_tg_reg[] __read_mostly = {
 		.targetsize	= sizeof(struct xt_reject_info_v1),
 		.hooks		= REJECT_HOOKS,
 		.checkentry	= reject_mtu_tg6_check,
+		.me		= THIS_MODULE,
+	},
+	{	/* nft_compat falls back to this for inet tables */
+		.name		= "REJECT",
+		.revision	= 1,
+		.family		= NFPROTO_UNSPEC,
+		.target		= reject_mtu_tg_inet,
+		.targetsize	= sizeof(struct xt_reject_info_v1),
+		.hooks		= REJECT_HOOKS,
+		.checkentry	= reject_mtu_tg_inet_check,
 		.me		= THIS_MODULE,
 	},
 };

@@ -109,7 +109,7 @@ static const struct xt_option_entry reject_opts[] = {
 /* Both revisions start with the type; only revision 1 has the MTU. */
 static unsigned int reject_with(const void *data)
 {
-	return *(const __u32 *)data;
+	return XT_REJECT_TYPE(*(const __u32 *)data);
 }
 
 static void reject_help(const struct reject_family *f)
@@ -291,6 +291,18 @@ static const struct reject_family *reject_family(void)
 	return afinfo->family == NFPROTO_IPV6 ? &reject6 : &reject4;
 }
 
+/* A rule of an nft inet table says its family itself. */
+static const struct reject_family *reject_family_of(const void *data)
+{
+	__u32 with = *(const __u32 *)data;
+
+	if (with & XT_REJECT_INET_IPV6)
+		return &reject6;
+	if (with & XT_REJECT_INET_IPV4)
+		return &reject4;
+	return reject_family();
+}
+
 static void reject_tg_help(void)
 {
 	reject_help(reject_family());
@@ -319,18 +331,18 @@ static void reject_tg_check_v1(struct xt_fcheck_call *cb)
 static void reject_tg_print(const void *ip, const struct xt_entry_target *t,
 			    int numeric)
 {
-	reject_print(reject_family(), t);
+	reject_print(reject_family_of(t->data), t);
 }
 
 static void reject_tg_save(const void *ip, const struct xt_entry_target *t)
 {
-	reject_save(reject_family(), t);
+	reject_save(reject_family_of(t->data), t);
 }
 
 static int reject_tg_xlate(struct xt_xlate *xl,
 			   const struct xt_xlate_tg_params *params)
 {
-	return reject_xlate(reject_family(), xl, params);
+	return reject_xlate(reject_family_of(params->target->data), xl, params);
 }
 
 /* Both families' infos are a __u32 type (revision 0), plus an MTU (1). */

@@ -15,10 +15,12 @@
  *      rules holding our targets.
  * Between the two, for the time one netlink round trip takes, packets meet
  * the rules without our statements.  If step 1 fails nothing changed; if
- * step 2 fails, the rules of step 1 that held placeholders are deleted again.
+ * step 2 fails, what step 1 added is taken back: its rules that held
+ * placeholders, and the chains and tables that were new.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,15 +228,79 @@ static void load_modules(const struct rewrite *rw)
 		waitpid(pid, NULL, 0);
 }
 
-/* Step 2 failed: take back step 1's rules that held placeholders. */
-static void undo(struct nft_ctx *nft, const struct rule_ref *refs, size_t n)
+/* Object names, "FAMILY TABLE" or "FAMILY TABLE CHAIN", as a list. */
+struct names {
+	char	**v;
+	size_t	n;
+};
+
+static void names_add(struct names *ns, const char *name)
+{
+	char **v = realloc(ns->v, (ns->n + 1) * sizeof(*v));
+
+	if (v && (v[ns->n] = strdup(name))) {
+		ns->v = v;
+		ns->n++;
+	} else if (v) {
+		ns->v = v;
+	}
+}
+
+static bool names_has(const struct names *ns, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void names_free(struct names *ns)
+{
+	while (ns->n)
+		free(ns->v[--ns->n]);
+	free(ns->v);
+}
+
+/* The tables and chains there are now ("list chains" shows both). */
+static void existing_objects(struct nft_ctx *nft, struct names *ns)
+{
+	char family[16], table[256], chain[256], name[600];
+	const char *line, *next, *out;
+
+	nft_ctx_buffer_output(nft);
+	if (nft_run_cmd_from_buffer(nft, "list chains"))
+		return;
+	out = nft_ctx_get_output_buffer(nft);
+	for (line = out; *line; line = next) {
+		next = strchrnul(line, '\n');
+		next += *next ? 1 : 0;
+		if (sscanf(line, "table %15s %255s {", family, table) == 2) {
+			snprintf(name, sizeof(name), "%s %s", family, table);
+			names_add(ns, name);
+		} else if (sscanf(line, " chain %255s {", chain) == 1) {
+			snprintf(name, sizeof(name), "%s %s %s", family, table, chain);
+			names_add(ns, name);
+		}
+	}
+}
+
+/*
+ * Step 2 failed: take back what step 1 added, as far as it matters: the
+ * rules that held placeholders, then the chains and tables that were new.
+ */
+static void undo(struct nft_ctx *nft, const struct rule_ref *refs, size_t n,
+		 const char *echo, const struct names *before)
 {
 	static const char *const names[] = {
 		[NFPROTO_INET] = "inet", [NFPROTO_IPV4] = "ip", [NFPROTO_ARP] = "arp",
 		[NFPROTO_NETDEV] = "netdev", [NFPROTO_BRIDGE] = "bridge",
 		[NFPROTO_IPV6] = "ip6",
 	};
-	char cmd[600];
+	char family[16], table[256], chain[256], name[600], cmd[700];
+	const char *line, *next;
+	int pass;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -243,14 +309,34 @@ static void undo(struct nft_ctx *nft, const struct rule_ref *refs, size_t n)
 			 (unsigned long long)refs[i].handle);
 		nft_run_cmd_from_buffer(nft, cmd);
 	}
+	for (pass = 0; pass < 2 && echo; pass++) {	/* chains, then tables */
+		for (line = echo; *line; line = next) {
+			next = strchrnul(line, '\n');
+			next += *next ? 1 : 0;
+			if (pass == 0 &&
+			    sscanf(line, "add chain %15s %255s %255s", family, table, chain) == 3)
+				snprintf(name, sizeof(name), "%s %s %s", family, table, chain);
+			else if (pass == 1 &&
+				 sscanf(line, "add table %15s %255s", family, table) == 2)
+				snprintf(name, sizeof(name), "%s %s", family, table);
+			else
+				continue;
+			if (names_has(before, name))
+				continue;
+			snprintf(cmd, sizeof(cmd), "delete %s %s", pass ? "table" : "chain", name);
+			nft_run_cmd_from_buffer(nft, cmd);
+		}
+	}
 }
 
 static int load(const char *name, const char *in)
 {
 	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct names before = {};
 	struct rule_ref *refs = NULL;
 	struct rewrite rw;
-	size_t nrefs;
+	size_t nrefs = 0;
+	char *echo = NULL;
 	int ret = 1;
 
 	if (!nft || statements_rewrite(name, in, &rw))
@@ -260,6 +346,7 @@ static int load(const char *name, const char *in)
 		goto out;
 	}
 	load_modules(&rw);
+	existing_objects(nft, &before);
 
 	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_ECHO | NFT_CTX_OUTPUT_HANDLE);
 	nft_ctx_buffer_output(nft);
@@ -268,14 +355,18 @@ static int load(const char *name, const char *in)
 		print_nft_errors(name, in, &rw, nft_ctx_get_error_buffer(nft));
 		goto out;
 	}
-	if (rules_from_echo(nft_ctx_get_output_buffer(nft), rw.n, &refs, &nrefs) ||
+	echo = strdup(nft_ctx_get_output_buffer(nft));
+	if (!echo || rules_from_echo(echo, rw.n, &refs, &nrefs) ||
 	    replace_rules(refs, nrefs, rw.stmts)) {
-		undo(nft, refs, nrefs);
+		nft_ctx_output_set_flags(nft, 0);
+		undo(nft, refs, nrefs, echo, &before);
 		goto out;
 	}
 	ret = 0;
 out:
+	free(echo);
 	free(refs);
+	names_free(&before);
 	rewrite_free(&rw);
 out_ctx:
 	if (nft)

@@ -12,6 +12,7 @@
 #include <libnftnl/common.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/xt_REJECT_MTU.h>
 #include "replace.h"
 
 /* One transaction holds every replaced rule (a rule is well below 4 KiB). */
@@ -72,7 +73,18 @@ static bool is_placeholder(struct nftnl_expr *e)
 	       nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_NFTRACE;
 }
 
-static struct nftnl_expr *target_expr(const struct statement *st)
+/* In inet tables, a REJECT's type says whose family it is for. */
+static void mark_inet_family(const struct statement *st, void *info)
+{
+	struct xt_reject_info_v1 *reject = info;
+
+	if (st->family == NFPROTO_IPV4)
+		reject->with |= XT_REJECT_INET_IPV4;
+	else if (st->family == NFPROTO_IPV6)
+		reject->with |= XT_REJECT_INET_IPV6;
+}
+
+static struct nftnl_expr *target_expr(const struct statement *st, int table_family)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("target");
 	void *info = malloc(st->info_len);
@@ -83,6 +95,8 @@ static struct nftnl_expr *target_expr(const struct statement *st)
 		return NULL;
 	}
 	memcpy(info, st->info, st->info_len);
+	if (table_family == NFPROTO_INET)
+		mark_inet_family(st, info);
 	nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, st->target);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, st->revision);
 	nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, info, st->info_len);
@@ -94,7 +108,7 @@ static struct nftnl_expr *target_expr(const struct statement *st)
  * register, then "meta nftrace set" from it) becomes the next target.
  */
 static int swap_placeholders(struct nftnl_rule *r, const struct statement *stmts,
-			     size_t count)
+			     size_t count, int table_family)
 {
 	struct nftnl_expr *exprs[256], *e;
 	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
@@ -113,7 +127,7 @@ static int swap_placeholders(struct nftnl_rule *r, const struct statement *stmts
 		if (i + 1 < n && is_placeholder(exprs[i + 1]) &&
 		    strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "immediate") == 0 &&
 		    used < count) {
-			struct nftnl_expr *tg = target_expr(&stmts[used++]);
+			struct nftnl_expr *tg = target_expr(&stmts[used++], table_family);
 
 			nftnl_expr_free(exprs[i]);
 			nftnl_expr_free(exprs[++i]);
@@ -175,7 +189,7 @@ int replace_rules(const struct rule_ref *refs, size_t n,
 	for (i = 0; i < n; i++) {
 		rules[i] = fetch_rule(nl, &refs[i]);
 		if (!rules[i] || swap_placeholders(rules[i], stmts + refs[i].first,
-						   refs[i].count)) {
+						   refs[i].count, refs[i].family)) {
 			fprintf(stderr, "nft-prefrag: rule %s %s handle %llu changed under us\n",
 				refs[i].table, refs[i].chain,
 				(unsigned long long)refs[i].handle);
@@ -205,7 +219,7 @@ int replace_rules(const struct rule_ref *refs, size_t n,
 	if (ret)
 		fprintf(stderr, "nft-prefrag: the kernel refused our targets: %s%s\n",
 			strerror(errno), errno == ENOENT ?
-			" (are nf-prefrag's modules installed? in inet tables: prefrag and cleardf only)" : "");
+			" (are nf-prefrag's modules installed?)" : "");
 out:
 	if (b)
 		mnl_nlmsg_batch_stop(b);

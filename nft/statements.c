@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/xt_CLEARDF.h>
 #include <linux/netfilter/xt_PREFRAG.h>
 #include <linux/netfilter/xt_REJECT_MTU.h>
@@ -181,9 +182,11 @@ static int parse_reject(struct scan *sc, struct statement *st)
 	if (token_is(&fam, "icmp") && token_is(&type, "frag-needed")) {
 		info.with = XT_REJECT_IPV4_FRAG_NEEDED;
 		min = XT_REJECT_MTU_MIN_IPV4;
+		st->family = NFPROTO_IPV4;
 	} else if (token_is(&fam, "icmpv6") && token_is(&type, "too-big")) {
 		info.with = XT_REJECT_IPV6_PKT_TOO_BIG;
 		min = XT_REJECT_MTU_MIN_IPV6;
+		st->family = NFPROTO_IPV6;
 	} else {
 		return fail(sc, &type, "reject: an mtu goes with \"icmp frag-needed\" or \"icmpv6 too-big\", not \"%s\"",
 			    type.text);

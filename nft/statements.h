@@ -25,6 +25,7 @@ struct statement {
 	uint32_t	revision;
 	uint8_t		info[8];	/* the target's info, as the kernel takes it */
 	size_t		info_len;
+	int		family;		/* REJECT: NFPROTO_IPV4/IPV6 type; else 0 */
 	unsigned int	line, col, len;	/* where it stood in the input */
 };
 

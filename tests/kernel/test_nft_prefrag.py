@@ -136,13 +136,39 @@ def test_errors_point_at_file_line_column_and_change_nothing(tn, text, where, me
     assert listing(tn.ra) == before
 
 
+def test_reject_with_mtu_in_inet_table(tn):
+    """In inet tables each reject acts on its own family's packets."""
+    load(tn.ra, """table inet fw {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		oifname "eth1" reject with icmpv6 too-big mtu 1280
+		oifname "eth1" reject with icmp frag-needed mtu 1400
+	}
+}
+""", f"{tn.tmp}/inet.nft")
+    text = listing(tn.ra)
+    assert "reject with icmpv6 too-big mtu 1280" in text
+    assert "reject with icmp frag-needed mtu 1400" in text
+    with capture(tn.ha, "eth0", f"{tn.tmp}/ha.pcap", "icmp") as near:
+        assert ping(tn.ha, tn.HB, 1400, count=1, df=True) == 100.0
+    assert [p.icmp() for p in near if p.icmp()[0] == 3] == [(3, 4, 1400)]
+
+
 def test_kernel_refusal_is_undone(tn):
-    """REJECT with an MTU exists for ip and ip6 tables only: the kernel
-    refuses it in inet, and the rules nft had added are taken back."""
+    """The kernel refuses `mtu auto` in an input chain (there is no route
+    whose MTU means anything): what nft had added is taken back, the rules
+    and the table and chain the file created; the existing table stays."""
     load(tn.ra, VPN, f"{tn.tmp}/vpn.nft")
     before = listing(tn.ra)
-    r = tn.ra.run([NFT_PREFRAG, "add", "rule", "inet", "vpn", "out", "oifname", "eth1",
-                   "reject", "with", "icmp", "frag-needed", "mtu", "1400"], check=False)
+    r = load(tn.ra, """table inet newt {
+	chain c {
+		type filter hook forward priority 0;
+		oifname "eth1" prefrag mtu auto
+	}
+}
+add chain inet vpn inbound { type filter hook input priority 0; }
+add rule inet vpn inbound reject with icmp frag-needed mtu auto
+""", f"{tn.tmp}/refused.nft", check=False)
     assert r.returncode != 0 and "the kernel refused" in r.stderr
     assert listing(tn.ra) == before
 

@@ -16,6 +16,15 @@
 #define XT_REJECT_IPV4_FRAG_NEEDED	9	/* ICMP 3/4, RFC 1191 MTU field */
 #define XT_REJECT_IPV6_PKT_TOO_BIG	9	/* ICMPv6 2, RFC 8201 */
 
+/*
+ * In nft inet tables, whose rules see both families, @with also says whose
+ * numbering its type is in, and the rule acts on that family's packets only.
+ * In ip and ip6 tables neither bit is set.
+ */
+#define XT_REJECT_INET_IPV4		0x10000
+#define XT_REJECT_INET_IPV6		0x20000
+#define XT_REJECT_TYPE(with)		((with) & 0xffff)
+
 #define XT_REJECT_MTU_AUTO		0	/* the MTU of the packet's route */
 #define XT_REJECT_MTU_MIN_IPV4		68
 #define XT_REJECT_MTU_MIN_IPV6		1280
