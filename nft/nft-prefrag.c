@@ -151,6 +151,8 @@ static void print_nft_errors(const char *name, const char *in,
 	for (line = err; *line; line = next) {
 		const char *end = strchrnul(line, '\n'), *msg = strstr(line, ": Error: ");
 		unsigned int l, c1, c2;
+		char *text;
+		int shift = 0;
 		size_t i;
 
 		next = *end ? end + 1 : end;
@@ -160,23 +162,20 @@ static void print_nft_errors(const char *name, const char *in,
 			fprintf(stderr, "%.*s\n", (int)(end - line), line);
 			continue;
 		}
+		/* Statements before the error on its line moved it by the
+		 * difference of their length and the placeholder's.
+		 */
 		for (i = 0; i < rw->n; i++) {
 			const struct statement *st = &rw->stmts[i];
-			int delta = (int)st->len - (int)strlen(PLACEHOLDER);
 
-			if (st->line != l || st->col >= c1)
-				continue;
-			c1 += delta;
-			c2 += delta;
+			if (st->line == l && (int)st->col - shift < (int)c1)
+				shift += (int)st->len - (int)strlen(PLACEHOLDER);
 		}
 		msg += strlen(": Error: ");
-		{
-			char *text = strndup(msg, end - msg);
-
-			statements_error(name, in, l, c1, c2 >= c1 ? c2 - c1 + 1 : 1,
-					 text ? text : "");
-			free(text);
-		}
+		text = strndup(msg, end - msg);
+		statements_error(name, in, l, c1 + shift, c2 >= c1 ? c2 - c1 + 1 : 1,
+				 text ? text : "");
+		free(text);
 	}
 }
 

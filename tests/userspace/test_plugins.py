@@ -118,3 +118,16 @@ def test_nft_prefrag_refuses_bad_statements_before_touching_the_kernel(rule, mes
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert f"{f}:3:" in r.stderr and message in r.stderr, r.stderr
+
+
+def test_nft_prefrag_reports_nft_errors_at_the_input_columns(tmp_path):
+    """nft parses the text with our statements replaced: its error columns
+    must still point into the line the user wrote."""
+    f = tmp_path / "bad.nft"
+    f.write_text("table inet x {\n\tchain c {\n\t\ttype filter hook forward priority 0;\n"
+                 "\t\tcleardf prefrag mtu 1400 countr\n\t}\n}\n")
+    r = subprocess.run(["unshare", "-n", NFT_PREFRAG, "-f", str(f)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert f"{f}:4:34-34: Error: syntax error, unexpected newline" in r.stderr, r.stderr
+    assert "\t\tcleardf prefrag mtu 1400 countr\n" in r.stderr
