@@ -6,8 +6,6 @@
 #include <linux/netfilter.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
-#include <net/dst.h>
-#include <net/xfrm.h>
 #include "nf_prefrag.h"
 
 #define NF_PREFRAG_NUM_FAMILIES	2	/* ipv4, ipv6 */
@@ -60,18 +58,14 @@ void nf_prefrag_output(struct net *net, u8 family, struct sock *sk,
 		       nf_prefrag_okfn_t okfn, nf_prefrag_fragment_t fragment);
 
 /*
- * Transport mode (and BEET) reuse the packet's own IP header, fragment
- * bits included: its fragments would become ESP packets still marked as
- * fragments, which the peer cannot put together.
+ * Packets that are too big but must still leave whole, counted: @encrypted
+ * (the ESP packet of a rule that matched both; cutting it now is what
+ * PREFRAG exists to avoid), and packets headed into a transport-mode or BEET
+ * SA, which reuse the packet's own IP header, fragment bits included: the
+ * peer could not put such ESP packets together.
  */
-static inline bool nf_prefrag_into_transport_sa(const struct dst_entry *dst)
-{
-#ifdef CONFIG_XFRM
-	return dst->xfrm && dst->xfrm->props.mode != XFRM_MODE_TUNNEL;
-#else
-	return false;
-#endif
-}
+bool nf_prefrag_left_whole(struct net *net, u8 family, struct sk_buff *skb,
+			   bool encrypted);
 
 /* Per-netns token bucket for the ICMP errors we send. */
 struct nf_prefrag_icmp_limit {

@@ -17,7 +17,6 @@
 #include <net/icmp.h>
 #include <net/ip.h>
 #include <net/route.h>
-#include <net/xfrm.h>
 #include <linux/netfilter/xt_PREFRAG.h>
 #include "compat.h"
 #include "nf_prefrag_internal.h"
@@ -143,18 +142,9 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 	if (nf_prefrag_fits(skb, mtu))
 		return NF_ACCEPT;
 
-	/* Already encrypted (the ESP packet of a rule that matched both):
-	 * cutting it now is what PREFRAG exists to avoid.
-	 */
-	if (IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED) {
-		nf_prefrag_ipv4_count(net, NF_PREFRAG_ENCRYPTED_SKIPPED, 1);
+	if (nf_prefrag_left_whole(net, NFPROTO_IPV4, skb,
+				  IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED))
 		return NF_ACCEPT;
-	}
-
-	if (nf_prefrag_into_transport_sa(skb_dst(skb))) {
-		nf_prefrag_ipv4_count(net, NF_PREFRAG_TRANSPORT_SKIPPED, 1);
-		return NF_ACCEPT;
-	}
 
 	/* ignore_df: the sender allows fragmentation despite DF (as
 	 * ip_fragment() does).

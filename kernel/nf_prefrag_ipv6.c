@@ -82,14 +82,9 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 	if (nf_prefrag_fits(skb, mtu))
 		return NF_ACCEPT;
 
-	if (IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED) {
-		nf_prefrag_ipv6_count(net, NF_PREFRAG_ENCRYPTED_SKIPPED, 1);
+	if (nf_prefrag_left_whole(net, NFPROTO_IPV6, skb,
+				  IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED))
 		return NF_ACCEPT;
-	}
-	if (nf_prefrag_into_transport_sa(skb_dst(skb))) {
-		nf_prefrag_ipv6_count(net, NF_PREFRAG_TRANSPORT_SKIPPED, 1);
-		return NF_ACCEPT;
-	}
 
 	/* ignore_df: set on local packets whose socket allows fragments. */
 	if ((IP6CB(skb)->flags & IP6SKB_FORWARDED) || !skb->ignore_df) {

@@ -17,6 +17,7 @@
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/netns/generic.h>
+#include <net/xfrm.h>
 #include "compat.h"
 #include "nf_prefrag_internal.h"
 
@@ -201,6 +202,23 @@ void nf_prefrag_cut(struct net *net, u8 family, struct sock *sk,
 	}
 	if (err)
 		nf_prefrag_count(net, family, NF_PREFRAG_ERRORS, 1);
+}
+
+bool nf_prefrag_left_whole(struct net *net, u8 family, struct sk_buff *skb,
+			   bool encrypted)
+{
+	if (encrypted) {
+		nf_prefrag_count(net, family, NF_PREFRAG_ENCRYPTED_SKIPPED, 1);
+		return true;
+	}
+#ifdef CONFIG_XFRM
+	if (skb_dst(skb)->xfrm &&
+	    skb_dst(skb)->xfrm->props.mode != XFRM_MODE_TUNNEL) {
+		nf_prefrag_count(net, family, NF_PREFRAG_TRANSPORT_SKIPPED, 1);
+		return true;
+	}
+#endif
+	return false;
 }
 
 /*
