@@ -5,44 +5,59 @@
 #   make demo         boot a guest kernel and show PREFRAG on real packets
 #   make check        the test suite (userspace checks, then the guest suites)
 #   make bench        benchmarks (not part of the tests)
-#   make install      plugins, man page, modprobe.d file (modules: DKMS)
+#   make install      plugins, nft-prefrag, man pages, modprobe.d file
+#   make dkms-install the kernel modules, with DKMS, for every kernel with headers
 #   make deb          Debian packages (nf-prefrag-dkms, xtables-nf-prefrag) in build/deb
+#
+# Variables that call pkg-config are expanded when a recipe runs, not when
+# this file is read, so that "make setup demo" works on a machine that had
+# none of the -dev packages before "setup" installed them.
 
 TOP       := $(abspath .)
 BUILD     := $(TOP)/build
+# The one place the version lives is debian/changelog (upstream part).
+VERSION   := $(shell sh $(TOP)/scripts/version.sh)
 # Every kernel with headers installed; the guest tests use the 6.1 one.
 KVERS     ?= $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))
 W         ?= 1
 
-XT_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -fPIC -I$(TOP)/kernel/include/uapi \
-	     $(shell pkg-config --cflags xtables 2>/dev/null)
-XT_LIBS   := $(shell pkg-config --libs xtables 2>/dev/null)
+# dpkg-buildflags (hardening) arrive in these; -Werror is for our own builds.
+CFLAGS    ?= -O2 -g
+WERROR    ?= -Werror
+WARN      := -Wall -Wextra $(WERROR)
+XT_CFLAGS  = $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-unused-parameter -fPIC \
+	     -I$(TOP)/kernel/include/uapi $(shell pkg-config --cflags xtables)
+XT_LIBS    = $(shell pkg-config --libs xtables)
+XTLIBDIR   = $(shell pkg-config --variable=xtlibdir xtables)
+NFT_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -I$(TOP)/kernel/include/uapi -I$(TOP)/libxt \
+	     -DNF_PREFRAG_VERSION='"$(VERSION)"' \
+	     $(shell pkg-config --cflags libnftables libnftnl libmnl)
+NFT_LIBS   = $(shell pkg-config --libs libnftables libnftnl libmnl)
 XT_PLUGINS := $(patsubst libxt/%.c,$(BUILD)/libxt/%.so,$(wildcard libxt/libxt_*.c))
-XTLIBDIR  := $(shell pkg-config --variable=xtlibdir xtables 2>/dev/null)
-NFT_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(TOP)/kernel/include/uapi \
-	     $(shell pkg-config --cflags libnftables libnftnl libmnl 2>/dev/null)
-NFT_LIBS  := $(shell pkg-config --libs libnftables libnftnl libmnl 2>/dev/null)
+MODULE_HINT := libxt/module_hint.c libxt/module_hint.h
 SBINDIR   := /usr/sbin
 MANDIR    := /usr/share/man/man8
 
 all: modules plugins nft
 
+setup:
+	sh scripts/install-deps.sh
+
 # nft-prefrag: nft syntax with our statements (nft/)
 nft: $(BUILD)/nft/nft-prefrag
 
-$(BUILD)/nft/nft-prefrag: $(wildcard nft/*.c nft/*.h) kernel/include/uapi/linux/netfilter/*.h
+$(BUILD)/nft/nft-prefrag: $(wildcard nft/*.c nft/*.h) $(MODULE_HINT) \
+		kernel/include/uapi/linux/netfilter/*.h debian/changelog
 	@mkdir -p $(dir $@)
-	$(CC) $(NFT_CFLAGS) -o $@ $(filter %.c,$^) $(NFT_LIBS)
-
-setup:
-	sh scripts/install-deps.sh
+	$(CC) $(NFT_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(NFT_LIBS)
 
 modules:
 	@set -e; for v in $(KVERS); do \
 		d=$(BUILD)/kernel/$$v; mkdir -p $$d; \
 		cp -rsf $(TOP)/kernel/. $$d/; \
 		echo "== modules for $$v"; \
-		$(MAKE) -s -C /lib/modules/$$v/build M=$$d W=$(W) NF_PREFRAG_WERROR=y modules; \
+		$(MAKE) -s -C /lib/modules/$$v/build M=$$d W=$(W) NF_PREFRAG_WERROR=y \
+			NF_PREFRAG_VERSION=$(VERSION) modules; \
 	done
 
 # REJECT replaces iptables' own plugins, which are found by these names.
@@ -50,58 +65,48 @@ plugins: $(XT_PLUGINS)
 	@ln -sf libxt_REJECT.so $(BUILD)/libxt/libipt_REJECT.so
 	@ln -sf libxt_REJECT.so $(BUILD)/libxt/libip6t_REJECT.so
 
-$(BUILD)/libxt/%.so: libxt/%.c kernel/include/uapi/linux/netfilter/*.h
+$(BUILD)/libxt/%.so: libxt/%.c $(MODULE_HINT) libxt/xt_module_check.h \
+		kernel/include/uapi/linux/netfilter/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(XT_CFLAGS) -shared -o $@ $< $(XT_LIBS)
+	$(CC) $(XT_CFLAGS) $(LDFLAGS) -shared -o $@ $< libxt/module_hint.c $(XT_LIBS)
 
 # One man page for all our targets, as xtables-addons does.
 man: $(BUILD)/nf-prefrag.8
 
 $(BUILD)/nf-prefrag.8: $(wildcard libxt/*.man)
 	@mkdir -p $(dir $@)
-	@{ printf '.TH NF-PREFRAG 8 "" nf-prefrag "nf-prefrag"\n.SH NAME\n'; \
+	@{ printf '.TH NF-PREFRAG 8 "" "nf-prefrag %s" "nf-prefrag"\n.SH NAME\n' "$(VERSION)"; \
 	   printf 'nf-prefrag \\- iptables targets PREFRAG, CLEARDF and REJECT with the MTU\n'; \
 	   printf '.SH TARGETS\n'; \
 	   for f in $^; do n=$${f##*/libxt_}; printf '.SS %s\n' "$${n%.man}"; cat $$f; done; \
+	   printf '.SH SEE ALSO\n.BR iptables (8),\n.BR ip6tables (8),\n.BR iptables-extensions (8),\n.BR nft-prefrag (8),\n.BR dkms (8)\n'; \
 	 } >$@
 
-# REJECT replaces iptables' own plugins.  On Debian theirs are diverted
-# (dpkg-divert), so iptables upgrades leave ours in place and uninstall
-# puts theirs back.
+# Plugins, nft-prefrag, man pages and the modprobe.d file.  Without DESTDIR
+# the files and REJECT diversions are recorded, so that uninstall removes
+# exactly those; both refuse to touch a system where our packages are.
+install uninstall: INSTALL_ENV = DESTDIR="$(DESTDIR)" BUILD="$(BUILD)" \
+	XTLIBDIR="$(XTLIBDIR)" SBINDIR="$(SBINDIR)" MANDIR="$(MANDIR)"
 install: plugins man nft
-	install -d $(DESTDIR)$(XTLIBDIR) $(DESTDIR)/etc/modprobe.d $(DESTDIR)$(MANDIR) \
-		$(DESTDIR)$(SBINDIR)
-	install -m 0755 $(BUILD)/nft/nft-prefrag $(DESTDIR)$(SBINDIR)/
-	install -m 0644 $(BUILD)/libxt/libxt_PREFRAG.so $(BUILD)/libxt/libxt_CLEARDF.so \
-		$(DESTDIR)$(XTLIBDIR)/
-	@set -e; for f in libipt_REJECT.so libip6t_REJECT.so; do \
-		if [ -z "$(DESTDIR)" ] && command -v dpkg-divert >/dev/null; then \
-			dpkg-divert --local --rename --divert $(XTLIBDIR)/$$f.iptables \
-				--add $(XTLIBDIR)/$$f; \
-		fi; \
-		install -m 0644 $(BUILD)/libxt/libxt_REJECT.so $(DESTDIR)$(XTLIBDIR)/$$f; \
-	done
-	install -m 0644 kernel/nf-prefrag.modprobe.conf $(DESTDIR)/etc/modprobe.d/nf-prefrag.conf
-	install -m 0644 $(BUILD)/nf-prefrag.8 nft/nft-prefrag.8 $(DESTDIR)$(MANDIR)/
-
+	@$(INSTALL_ENV) sh scripts/install.sh install
 uninstall:
-	rm -f $(DESTDIR)$(XTLIBDIR)/libxt_PREFRAG.so $(DESTDIR)$(XTLIBDIR)/libxt_CLEARDF.so \
-		$(DESTDIR)$(SBINDIR)/nft-prefrag \
-		$(DESTDIR)/etc/modprobe.d/nf-prefrag.conf $(DESTDIR)$(MANDIR)/nf-prefrag.8 \
-		$(DESTDIR)$(MANDIR)/nft-prefrag.8
-	@set -e; for f in libipt_REJECT.so libip6t_REJECT.so; do \
-		rm -f $(DESTDIR)$(XTLIBDIR)/$$f; \
-		if [ -z "$(DESTDIR)" ] && command -v dpkg-divert >/dev/null; then \
-			dpkg-divert --local --rename --divert $(XTLIBDIR)/$$f.iptables \
-				--remove $(XTLIBDIR)/$$f; \
-		fi; \
-	done
+	@$(INSTALL_ENV) sh scripts/install.sh uninstall
 
-# Built from a copy of the tree, so that the packages land in build/deb.
+# What DKMS needs and nothing else: dkms.conf with our version, kernel/.
+dkms-src:
+	sh scripts/dkms-src.sh $(BUILD)/dkms/nf-prefrag-$(VERSION) $(VERSION)
+
+dkms-install: dkms-src
+	sh scripts/dkms-install.sh install $(BUILD)/dkms/nf-prefrag-$(VERSION) $(VERSION)
+dkms-uninstall:
+	sh scripts/dkms-install.sh uninstall - $(VERSION)
+
+# Built from the files git tracks (or, outside git, from the tree less
+# every build product), so that nothing built here is shipped.
 deb:
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
-	tar -C $(TOP) --exclude=./build --exclude=./.git -cf - . | tar -C $(BUILD)/deb/src -xf -
-	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+	sh scripts/source-files.sh | tar -C $(TOP) --null -T - -cf - | tar -C $(BUILD)/deb/src -xf -
+	cd $(BUILD)/deb/src && dpkg-buildpackage -us -uc >../build.log 2>&1 || \
 		{ tail -40 ../build.log; exit 1; }
 	@ls $(BUILD)/deb/*.deb
 
@@ -117,7 +122,13 @@ bench: all
 checkpatch:
 	sh scripts/checkpatch.sh
 
+# build/, and whatever an in-place "make -C kernel" (as DKMS runs it) left.
 clean:
 	rm -rf $(BUILD)
+	find kernel \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name '*.o.d' -o -name Module.symvers \
+		-o -name modules.order -o -name compat-probed.h -o -name '.*.d' \) -delete
+	rm -rf kernel/.tmp_versions
 
-.PHONY: all setup modules plugins nft man install uninstall deb demo check bench checkpatch clean
+.PHONY: all setup modules plugins nft man install uninstall dkms-src dkms-install \
+	dkms-uninstall deb demo check bench checkpatch clean

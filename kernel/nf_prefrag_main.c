@@ -379,4 +379,5 @@ static void __exit nf_prefrag_exit(void)
 module_init(nf_prefrag_init);
 module_exit(nf_prefrag_exit);
 MODULE_LICENSE("GPL");
+MODULE_VERSION(NF_PREFRAG_VERSION);
 MODULE_DESCRIPTION("Fragment IP packets before IPsec encrypts them (core)");

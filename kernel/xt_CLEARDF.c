@@ -116,5 +116,6 @@ static void __exit cleardf_tg_exit(void)
 module_init(cleardf_tg_init);
 module_exit(cleardf_tg_exit);
 MODULE_LICENSE("GPL");
+MODULE_VERSION(NF_PREFRAG_VERSION);
 MODULE_DESCRIPTION("Xtables: clear DF and give the packet a fresh IP ID");
 MODULE_ALIAS("ipt_CLEARDF");

@@ -144,6 +144,7 @@ static void __exit prefrag_tg_exit(void)
 module_init(prefrag_tg_init);
 module_exit(prefrag_tg_exit);
 MODULE_LICENSE("GPL");
+MODULE_VERSION(NF_PREFRAG_VERSION);
 MODULE_DESCRIPTION("Xtables: fragment IP packets before IPsec encrypts them");
 MODULE_ALIAS("ipt_PREFRAG");
 MODULE_ALIAS("ip6t_PREFRAG");

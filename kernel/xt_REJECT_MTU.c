@@ -275,4 +275,5 @@ static void __exit reject_mtu_tg_exit(void)
 module_init(reject_mtu_tg_init);
 module_exit(reject_mtu_tg_exit);
 MODULE_LICENSE("GPL");
+MODULE_VERSION(NF_PREFRAG_VERSION);
 MODULE_DESCRIPTION("Xtables: REJECT revision 1, with \"packet too big\" carrying the MTU");

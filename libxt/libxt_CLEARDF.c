@@ -4,8 +4,11 @@
  * fresh IP ID.
  */
 #include <stdio.h>
+/* As iptables' own plugins: libxtables' current family (afinfo). */
+#define XTABLES_INTERNAL
 #include <xtables.h>
 #include <linux/netfilter/xt_CLEARDF.h>
+#include "xt_module_check.h"
 
 enum {
 	O_MIN_LEN = 0,
@@ -38,6 +41,18 @@ static void cleardf_tg_parse(struct xt_option_call *cb)
 	xtables_option_parse(cb);
 	if (cb->entry->id == O_RANDOM_ID)
 		info->flags |= XT_CLEARDF_RANDOM_ID;
+}
+
+/*
+ * Registered for every family so that ip6tables explains itself instead of
+ * saying the chain does not exist.
+ */
+static void cleardf_tg_check(struct xt_fcheck_call *cb)
+{
+	if (afinfo->family == NFPROTO_IPV6)
+		xtables_error(PARAMETER_PROBLEM,
+			      "CLEARDF is for IPv4 only: IPv6 packets have no DF bit (use PREFRAG to cut IPv6 packets this host sends)");
+	xt_require_module("CLEARDF", "xt_CLEARDF");
 }
 
 static void cleardf_print_options(const struct xt_cleardf_info *info,
@@ -75,7 +90,7 @@ static int cleardf_tg_xlate(struct xt_xlate *xl,
 }
 
 static struct xtables_target cleardf_tg_reg = {
-	.family		= NFPROTO_IPV4,
+	.family		= NFPROTO_UNSPEC,
 	.name		= "CLEARDF",
 	.revision	= 0,
 	.version	= XTABLES_VERSION,
@@ -86,6 +101,7 @@ static struct xtables_target cleardf_tg_reg = {
 	.save		= cleardf_tg_save,
 	.xlate		= cleardf_tg_xlate,
 	.x6_parse	= cleardf_tg_parse,
+	.x6_fcheck	= cleardf_tg_check,
 	.x6_options	= cleardf_tg_opts,
 };
 

@@ -9,6 +9,7 @@
 #define XTABLES_INTERNAL
 #include <xtables.h>
 #include <linux/netfilter/xt_PREFRAG.h>
+#include "xt_module_check.h"
 
 enum {
 	O_MTU = 0,
@@ -124,6 +125,11 @@ static void prefrag_tg_parse(struct xt_option_call *cb)
 	}
 }
 
+static void prefrag_tg_check(struct xt_fcheck_call *cb)
+{
+	xt_require_module("PREFRAG", "xt_PREFRAG");
+}
+
 static const char *prefrag_df_name(const struct xt_prefrag_info *info)
 {
 	if (info->df_policy < __XT_PREFRAG_DF_MAX)
@@ -182,6 +188,7 @@ static struct xtables_target prefrag_tg_reg = {
 	.save		= prefrag_tg_save,
 	.xlate		= prefrag_tg_xlate,
 	.x6_parse	= prefrag_tg_parse,
+	.x6_fcheck	= prefrag_tg_check,
 	.x6_options	= prefrag_tg_opts,
 };
 

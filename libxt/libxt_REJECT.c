@@ -15,7 +15,8 @@
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
 #include <linux/netfilter_ipv6/ip6t_REJECT.h>
 #include <linux/netfilter/xt_REJECT_MTU.h>
-
+#include <unistd.h>
+#include "module_hint.h"
 
 enum {
 	O_REJECT_WITH = 0,
@@ -191,6 +192,18 @@ static void reject_parse(const struct reject_family *f,
 	}
 }
 
+/* The kernel has only REJECT revision 0: say why, and what to run. */
+static void reject_needs_revision1(const struct reject_family *f)
+{
+	char hint[512];
+
+	nf_prefrag_module_state("xt_REJECT_MTU", hint, sizeof(hint));
+	xtables_error(PARAMETER_PROBLEM,
+		      "REJECT: %s needs REJECT revision 1 from nf-prefrag's kernel module xt_REJECT_MTU%s%s",
+		      f->types[f->too_big].name, hint[0] ? ": " : ", which the kernel does not have",
+		      hint);
+}
+
 static void reject_check(const struct reject_family *f,
 			 struct xt_fcheck_call *cb, unsigned int revision)
 {
@@ -204,9 +217,7 @@ static void reject_check(const struct reject_family *f,
 	if (!too_big)
 		return;
 	if (revision == 0)
-		xtables_error(PARAMETER_PROBLEM,
-			      "REJECT: %s needs REJECT revision 1 from nf-prefrag's kernel module xt_REJECT_MTU, which is not loaded (modprobe xt_REJECT_MTU)",
-			      f->types[f->too_big].name);
+		reject_needs_revision1(f);
 	((struct xt_reject_info_v1 *)cb->data)->mtu = mtu;
 	if (mtu != XT_REJECT_MTU_AUTO && mtu < XT_REJECT_MTU_LINUX_FLOOR)
 		fprintf(stderr,
@@ -374,7 +385,23 @@ static struct xtables_target reject_tg_reg[] = {
 	REJECT_TARGET(0, sizeof(struct ipt_reject_info)),
 };
 
+/*
+ * libxtables keeps a registered revision the kernel lacks pending, and warns
+ * "Extension REJECT is not supported" on every later lookup of REJECT: so
+ * when the kernel has no revision 1, register revision 0 alone.  (Only root
+ * can ask; libxtables assumes everything is supported otherwise.)
+ */
+static bool reject_kernel_has_revision1(void)
+{
+	if (geteuid() != 0 || !xt_params || !xt_params->compat_rev || !afinfo)
+		return true;
+	return xt_params->compat_rev("REJECT", 1, afinfo->so_rev_target);
+}
+
 static void __attribute__((constructor)) reject_tg_ldr(void)
 {
-	xtables_register_targets(reject_tg_reg, ARRAY_SIZE(reject_tg_reg));
+	if (reject_kernel_has_revision1())
+		xtables_register_targets(reject_tg_reg, ARRAY_SIZE(reject_tg_reg));
+	else
+		xtables_register_target(&reject_tg_reg[1]);
 }

@@ -373,15 +373,16 @@ out_ctx:
 	return ret;
 }
 
-static int usage(void)
+static void usage(FILE *out)
 {
-	fprintf(stderr,
-		"usage: nft-prefrag -f FILE\n"
-		"       nft-prefrag COMMAND...   (as nft; e.g. add rule ..., list ruleset)\n"
+	fprintf(out,
+		"usage: nft-prefrag -f FILE       load FILE (- for standard input)\n"
+		"       nft-prefrag COMMAND...    as nft; e.g. add rule ..., list ruleset\n"
+		"       nft-prefrag --help | --version\n"
 		"nft syntax plus: prefrag mtu auto|N [df reject|keep|clear],\n"
 		"  cleardf [min-len N] [random-id],\n"
-		"  reject with icmp frag-needed mtu auto|N, reject with icmpv6 too-big mtu auto|N\n");
-	return 2;
+		"  reject with icmp frag-needed mtu auto|N, reject with icmpv6 too-big mtu auto|N\n"
+		"See nft-prefrag(8).\n");
 }
 
 int main(int argc, char **argv)
@@ -406,8 +407,18 @@ int main(int argc, char **argv)
 		free(text);
 		return ret;
 	}
-	if (argc < 2 || argv[1][0] == '-')
-		return usage();
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+		printf("nft-prefrag %s\n", NF_PREFRAG_VERSION);
+		return 0;
+	}
+	if (argc < 2 || argv[1][0] == '-') {
+		usage(stderr);
+		return 2;
+	}
 
 	for (i = 1; i < argc; i++)
 		len += strlen(argv[i]) + 1;

@@ -13,6 +13,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/xt_REJECT_MTU.h>
+#include "module_hint.h"
 #include "replace.h"
 
 /* One transaction holds every replaced rule (a rule is well below 4 KiB). */
@@ -141,6 +142,21 @@ static int swap_placeholders(struct nftnl_rule *r, const struct statement *stmts
 	return used == count ? 0 : -1;
 }
 
+/* Which of our modules the running kernel can't load, and what fixes it. */
+static void explain_missing_modules(void)
+{
+	static const char *const modules[] = {
+		"xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU",
+	};
+	char hint[512];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)
+		if (nf_prefrag_module_state(modules[i], hint, sizeof(hint)) !=
+		    NF_PREFRAG_MODULE_LOADED && hint[0])
+			fprintf(stderr, "nft-prefrag: %s\n", hint);
+}
+
 /* Send the batch, wait for every rule's answer; -1 with errno set. */
 static int commit(struct mnl_socket *nl, struct mnl_nlmsg_batch *b, size_t rules)
 {
@@ -216,10 +232,14 @@ int replace_rules(const struct rule_ref *refs, size_t n,
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
 	ret = commit(nl, b, n);
-	if (ret)
-		fprintf(stderr, "nft-prefrag: the kernel refused our targets: %s%s\n",
-			strerror(errno), errno == ENOENT ?
-			" (are nf-prefrag's modules installed?)" : "");
+	if (ret) {
+		int err = errno;
+
+		fprintf(stderr, "nft-prefrag: the kernel refused our targets: %s\n",
+			strerror(err));
+		if (err == ENOENT)
+			explain_missing_modules();
+	}
 out:
 	if (b)
 		mnl_nlmsg_batch_stop(b);

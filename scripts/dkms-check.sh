@@ -1,10 +1,10 @@
 #!/bin/sh
 # Builds the kernel modules as DKMS does on a user's machine, for every
 # kernel with headers here, from a copy of what the package ships (dkms.conf
-# and kernel/).  Nothing stays installed.
+# and kernel/, as scripts/dkms-src.sh stages them).  Nothing stays installed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")
+ver=$(sh "$top/scripts/version.sh")
 if dkms status nf-prefrag 2>/dev/null | grep -q .; then
 	echo "dkms-check: nf-prefrag is registered with DKMS here already; not touching it"
 	exit 0
@@ -15,10 +15,7 @@ cleanup() {
 	rm -rf "$src" "/usr/src/nf-prefrag-$ver"
 }
 trap cleanup EXIT
-cp "$top/dkms.conf" "$src/"
-cp -r "$top/kernel" "$src/"
-find "$src/kernel" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \
-	-o -name compat-probed.h -o -name Module.symvers -o -name modules.order \) -delete
+sh "$top/scripts/dkms-src.sh" "$src" "$ver"
 dkms add "$src" >/dev/null
 for k in /lib/modules/*/build; do
 	[ -e "$k" ] || continue

@@ -9,28 +9,49 @@ KERNELS_BACKPORTS="${KERNELS_BACKPORTS:-6.12}"
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 src=/etc/apt/sources.list.d/debian.sources
-bp=/etc/apt/sources.list.d/nf-prefrag-backports.sources
-
+list=/etc/apt/sources.list
 stamp=/var/lib/apt/periodic/nf-prefrag-updated
 
-# derive_source OUT FIELD VALUE: write OUT as a copy of the first stanza of
-# the machine's own sources file with FIELD set to VALUE, so that no mirror
-# name is ever written here.  A new entry forces an apt-get update.
+# derive_source NAME FIELD VALUE: add the apt entry NAME as a copy of the
+# machine's own Debian entry with FIELD (Suites or Types) set to VALUE, so
+# that no mirror name is ever written here.  Machines have it either in
+# deb822 form (debian.sources: cloud images) or one-line form (sources.list:
+# the installer, debootstrap).  A new entry forces an apt-get update.
 derive_source() {
-	[ ! -e "$1" ] && [ -r "$src" ] || return 0
-	awk -v field="$2" -v value="$3" '
-		/^[[:space:]]*$/ { if (seen) exit; next }
-		index($0, field ":") == 1 { print field ": " value; seen = 1; next }
-		{ print; seen = 1 }
-	' "$src" > "$1.tmp"
-	mv "$1.tmp" "$1"
+	[ ! -e "/etc/apt/sources.list.d/$1.sources" ] &&
+		[ ! -e "/etc/apt/sources.list.d/$1.list" ] || return 0
+	if [ -r "$src" ]; then
+		out=/etc/apt/sources.list.d/$1.sources
+		awk -v field="$2" -v value="$3" '
+			/^[[:space:]]*$/ { if (seen) exit; next }
+			index($0, field ":") == 1 { print field ": " value; seen = 1; next }
+			{ print; seen = 1 }
+		' "$src" > "$out.tmp"
+	elif [ -r "$list" ]; then
+		out=/etc/apt/sources.list.d/$1.list
+		# The first "deb [options] URI suite components" line for this release.
+		awk -v field="$2" -v value="$3" -v codename="$codename" '
+			$1 != "deb" { next }
+			{ i = 2; if ($2 ~ /^\[/) while ($i !~ /\]$/) i++; if ($2 ~ /^\[/) i++ }
+			$(i + 1) != codename { next }
+			{
+				if (field == "Types") $1 = value; else $(i + 1) = value
+				print; exit
+			}
+		' "$list" > "$out.tmp"
+	else
+		echo "install-deps: no apt sources file to derive $1 from" >&2
+		return 1
+	fi
+	[ -s "$out.tmp" ] || { rm -f "$out.tmp"; echo "install-deps: no $codename entry in the apt sources" >&2; return 1; }
+	mv "$out.tmp" "$out"
 	rm -f "$stamp"
 }
 
 # The backports suite (newer kernels for the matrix).
-[ -z "$KERNELS_BACKPORTS" ] || derive_source "$bp" Suites "$codename-backports"
+[ -z "$KERNELS_BACKPORTS" ] || derive_source nf-prefrag-backports Suites "$codename-backports"
 # Source packages: iptables' own test harnesses come from its source.
-derive_source /etc/apt/sources.list.d/nf-prefrag-src.sources Types deb-src
+derive_source nf-prefrag-src Types deb-src
 
 if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +720 2>/dev/null)" ]; then
 	apt-get update -qq
@@ -44,7 +65,8 @@ pkgs="build-essential pkg-config kmod bc flex bison libelf-dev libssl-dev
 	iptables nftables libxtables-dev libnftnl-dev libmnl-dev libnftables-dev
 	iproute2 ethtool tcpdump iputils-ping netcat-openbsd socat
 	python3 python3-pytest
-	dkms dh-dkms debhelper devscripts fakeroot dpkg-dev conntrack"
+	dkms dh-dkms debhelper devscripts fakeroot dpkg-dev lintian conntrack
+	debootstrap git"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
