@@ -6,7 +6,11 @@
 #  3. userspace tests on this machine (plugins: options, errors, translation)
 #  4. the kernel suite in a QEMU guest booting Debian's 6.1 kernel: real
 #     modules, real packets through namespaced IPsec gateways
-# Set NF_PREFRAG_KERNEL=<release> to boot another installed kernel.
+#  5. first contact: a fresh debootstrap'ed Debian 12 where the README's
+#     commands run as written, and our packages are installed, upgraded,
+#     removed, and booted in the guest on 6.1 and 6.12 (tests/distro/)
+# Set NF_PREFRAG_KERNEL=<release> to boot another installed kernel;
+# NF_PREFRAG_FIRST_CONTACT=0 skips step 5 (it takes a quarter of an hour).
 set -eu
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
@@ -27,6 +31,7 @@ sh scripts/dkms-check.sh
 
 echo "== packages"
 make -s deb
+lintian --pedantic -E -I --fail-on error,warning,info,pedantic build/deb/*.changes
 
 echo "== userspace tests (host)"
 $PY -m pytest -q -p no:cacheprovider tests/userspace
@@ -35,3 +40,8 @@ echo "== kernel tests (guest)"
 kver=${NF_PREFRAG_KERNEL:-}
 $PY tests/guest/vm.py ${kver:+--kernel "$kver"} --timeout 1800 -- \
 	$PY -m pytest -v --color=no --tb=short -p no:cacheprovider tests/kernel
+
+if [ "${NF_PREFRAG_FIRST_CONTACT:-1}" != 0 ]; then
+	echo "== first contact (fresh Debian root)"
+	$PY -m pytest -v --color=no --tb=short -p no:cacheprovider tests/distro
+fi

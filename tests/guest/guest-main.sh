@@ -16,12 +16,16 @@ ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 hostname guest
 ip link set lo up
-# Our modules and the kernel's, resolved by the host's depmod.
-mkdir -p /run/nf-prefrag-kmods
-mount --bind "/lib/modules/$(uname -r)" /run/nf-prefrag-kmods
-mount --bind "$NF_PREFRAG_MODTREE" "/lib/modules/$(uname -r)"
-# As the packages install it: REJECT revision 1 loads with ipt_REJECT.
-cp "$NF_PREFRAG_TOP/kernel/nf-prefrag.modprobe.conf" /etc/modprobe.d/nf-prefrag.conf
+# Our modules and the kernel's, resolved by the host's depmod; unless the
+# root has them installed already (vm.py --installed: the packages' DKMS
+# build and modprobe.d file).
+if [ -n "${NF_PREFRAG_MODTREE:-}" ]; then
+	mkdir -p /run/nf-prefrag-kmods
+	mount --bind "/lib/modules/$(uname -r)" /run/nf-prefrag-kmods
+	mount --bind "$NF_PREFRAG_MODTREE" "/lib/modules/$(uname -r)"
+	# As the packages install it: REJECT revision 1 loads with ipt_REJECT.
+	cp "$NF_PREFRAG_TOP/kernel/nf-prefrag.modprobe.conf" /etc/modprobe.d/nf-prefrag.conf
+fi
 # Loaded on first use they cost seconds under TCG; load them up front.
 modprobe -a veth xfrm_user esp4 esp6 aesni_intel gcm ctr ghash_clmulni_intel \
 	seqiv nf_conntrack 2>/dev/null

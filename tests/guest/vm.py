@@ -24,6 +24,13 @@ import time
 GUEST_ORIG_MODULES = "/run/nf-prefrag-kmods"
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
+# The guest's root file system: this machine's, or with --root another
+# Debian tree (a debootstrap'ed one with our packages installed).
+ROOT = "/"
+
+
+def in_root(path):
+    return os.path.join(ROOT, path.lstrip("/"))
 
 # Modules the initramfs needs to reach the 9p root; their dependencies are
 # resolved from the kernel's own modules.dep (the list differs per kernel).
@@ -43,15 +50,15 @@ def log(msg):
 
 
 def kernel_versions():
-    return sorted(os.listdir("/lib/modules"))
+    return sorted(os.listdir(in_root("/lib/modules")))
 
 
 def default_kernel():
     """The newest bookworm kernel (6.1) with an image and headers: the one CI
     must pass."""
     vers = [v for v in kernel_versions()
-            if os.path.exists(f"/boot/vmlinuz-{v}") and
-            os.path.exists(f"/lib/modules/{v}/build")]
+            if os.path.exists(in_root(f"/boot/vmlinuz-{v}")) and
+            os.path.exists(in_root(f"/lib/modules/{v}/build"))]
     if not vers:
         sys.exit("vm: no kernel with headers in /lib/modules: run make setup")
     bookworm = [v for v in vers if v.startswith("6.1.")]
@@ -88,7 +95,7 @@ def extract_vmlinux(bzimage, out):
 
 def read_modules_dep(kver):
     deps = {}
-    with open(f"/lib/modules/{kver}/modules.dep") as f:
+    with open(in_root(f"/lib/modules/{kver}/modules.dep")) as f:
         for line in f:
             path, _, rest = line.partition(":")
             deps[path] = rest.split()
@@ -134,7 +141,7 @@ def build_initramfs(kver, cache):
         os.chmod(os.path.join(root, "init"), 0o755)
         names = []
         for i, rel in enumerate(boot_module_paths(kver)):
-            src = f"/lib/modules/{kver}/{rel}"
+            src = in_root(f"/lib/modules/{kver}/{rel}")
             dst = os.path.join(root, "modules", f"{i:02d}-{module_name(rel)}.ko")
             if rel.endswith(".xz"):
                 with lzma.open(src) as fi, open(dst, "wb") as fo:
@@ -193,20 +200,25 @@ def our_modules(kver):
                   if f.endswith(".ko"))
 
 
-def run(kver, command, timeout, mem, cpus, quiet_console=False):
-    cache = os.path.join(TOP, "build", "guest", kver)
+def run(kver, command, timeout, mem, cpus, quiet_console=False,
+        installed=False, cwd=None, top=TOP):
+    """installed: the root's own modules (as its packages put them), not
+    ours from build/; cwd and top are paths inside the guest's root."""
+    cache = os.path.join(TOP, "build", "guest",
+                         kver if ROOT == "/" else
+                         os.path.basename(os.path.normpath(ROOT)) + "-" + kver)
     os.makedirs(cache, exist_ok=True)
-    vmlinux = extract_vmlinux(f"/boot/vmlinuz-{kver}",
+    vmlinux = extract_vmlinux(in_root(f"/boot/vmlinuz-{kver}"),
                               os.path.join(cache, "vmlinux"))
     initrd = build_initramfs(kver, cache)
-    modtree = build_module_tree(kver, cache, our_modules(kver))
+    modtree = "" if installed else build_module_tree(kver, cache, our_modules(kver))
 
     results = tempfile.mkdtemp(prefix="nf-prefrag-guest.")
     with open(os.path.join(results, "cmd.sh"), "w") as f:
-        f.write("cd %s\n%s\n" % (shlex_quote(os.getcwd()), command))
+        f.write("cd %s\n%s\n" % (shlex_quote(cwd or os.getcwd()), command))
     with open(os.path.join(results, "env"), "w") as f:
         f.write(f"NF_PREFRAG_MODTREE={shlex_quote(modtree)}\n")
-        f.write(f"NF_PREFRAG_TOP={shlex_quote(TOP)}\n")
+        f.write(f"NF_PREFRAG_TOP={shlex_quote(top)}\n")
         for k in ("CI", "NF_PREFRAG_VERBOSE", "PYTEST_ADDOPTS", "TERM"):
             if k in os.environ:
                 f.write(f"{k}={shlex_quote(os.environ[k])}\n")
@@ -218,7 +230,7 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False):
             "-smp", str(cpus), "-m", str(mem), "-nodefaults", "-nographic",
             "-no-reboot", "-kernel", vmlinux, "-initrd", initrd,
             "-append", append, "-serial", "stdio",
-            "-fsdev", "local,id=r,path=/,security_model=none,readonly=on,multidevs=remap",
+            "-fsdev", f"local,id=r,path={ROOT},security_model=none,readonly=on,multidevs=remap",
             "-device", "virtio-9p-pci,fsdev=r,mount_tag=hostroot",
             "-fsdev", f"local,id=o,path={results},security_model=none",
             "-device", "virtio-9p-pci,fsdev=o,mount_tag=results"]
@@ -295,14 +307,24 @@ def main():
     ap.add_argument("--cpus", type=int, default=1)
     ap.add_argument("--quiet", action="store_true",
                     help="show the console only when the run fails")
+    ap.add_argument("--root", default="/",
+                    help="the guest's root file system (default: this machine's)")
+    ap.add_argument("--installed", action="store_true",
+                    help="use the modules installed in the root (DKMS), not build/")
+    ap.add_argument("--cwd", default=None, help="working directory in the guest")
+    ap.add_argument("--top", default=TOP,
+                    help="where nf-prefrag's tree is, inside the guest's root")
     ap.add_argument("command", nargs=argparse.REMAINDER,
                     help="shell command to run in the guest (cwd is kept)")
     a = ap.parse_args()
+    global ROOT
+    ROOT = os.path.abspath(a.root)
     cmd = " ".join(a.command[1:] if a.command[:1] == ["--"] else a.command) or "true"
     kver = a.kernel or default_kernel()
-    if not os.path.isdir(f"/lib/modules/{kver}"):
+    if not os.path.isdir(in_root(f"/lib/modules/{kver}")):
         sys.exit(f"vm: kernel {kver} not installed (have: {' '.join(kernel_versions())})")
-    sys.exit(run(kver, cmd, a.timeout, a.mem, a.cpus, a.quiet))
+    sys.exit(run(kver, cmd, a.timeout, a.mem, a.cpus, a.quiet,
+                 installed=a.installed, cwd=a.cwd, top=a.top))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,105 @@
+"""A fresh, minimal Debian root to try nf-prefrag the way a new user would.
+
+The base system comes from debootstrap (variant minbase), from a tarball of
+its packages cached under /var/tmp/nf-prefrag (made on first use).  The
+mirror is the one this machine's own apt sources name, so none is written
+here.  Downloaded .debs are kept in a shared apt archive, so a second run
+downloads nothing; every package is still installed afresh.
+"""
+import os
+import re
+import shutil
+import subprocess
+
+CACHE = "/var/tmp/nf-prefrag"
+APT_ARCHIVES = os.path.join(CACHE, "apt-archives")
+
+
+def host_mirror():
+    """The first Debian mirror in this machine's apt sources."""
+    deb822 = "/etc/apt/sources.list.d/debian.sources"
+    if os.path.exists(deb822):
+        for line in open(deb822):
+            if line.startswith("URIs:"):
+                return line.split()[1]
+    if os.path.exists("/etc/apt/sources.list"):
+        for line in open("/etc/apt/sources.list"):
+            m = re.match(r"deb\s+(\[[^]]*\]\s+)?(\S+)\s", line)
+            if m:
+                return m.group(2)
+    raise RuntimeError("no Debian mirror in this machine's apt sources")
+
+
+def base_tarball(suite):
+    path = os.path.join(CACHE, "debootstrap", f"{suite}-minbase.tgz")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        scratch = path + ".dir"
+        shutil.rmtree(scratch, ignore_errors=True)
+        subprocess.run(["debootstrap", "--variant=minbase",
+                        f"--make-tarball={path}.tmp", suite, scratch,
+                        host_mirror()], check=True, capture_output=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+        os.replace(path + ".tmp", path)
+    return path
+
+
+class DebianRoot:
+    """debootstrap'ed root at @path with /proc, /sys, /dev mounted."""
+
+    def __init__(self, path, suite="bookworm"):
+        self.path = path
+        self.mounts = []
+        if os.path.exists(path):
+            self.remove()
+        os.makedirs(path)
+        subprocess.run(["debootstrap", "--variant=minbase",
+                        f"--unpack-tarball={base_tarball(suite)}", suite, path,
+                        host_mirror()], check=True, capture_output=True)
+        shutil.copy("/etc/resolv.conf", os.path.join(path, "etc/resolv.conf"))
+        os.makedirs(APT_ARCHIVES, exist_ok=True)
+        for src, dst, opts in (("proc", "proc", ["-t", "proc"]),
+                               ("sysfs", "sys", ["-t", "sysfs"]),
+                               ("/dev", "dev", ["--bind"]),
+                               ("devpts", "dev/pts", ["-t", "devpts"]),
+                               (APT_ARCHIVES, "var/cache/apt/archives", ["--bind"])):
+            target = os.path.join(path, dst)
+            os.makedirs(target, exist_ok=True)
+            subprocess.run(["mount", *opts, src, target], check=True)
+            self.mounts.append(target)
+
+    def run(self, script, check=True, timeout=3600, env=None):
+        """Run @script with sh -c in the root, as root; returns the result
+        with stdout and stderr merged into .stdout."""
+        full_env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb"}
+        full_env.update(env or {})
+        r = subprocess.run(["chroot", self.path, "sh", "-c", script],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout, env=full_env,
+                           stdin=subprocess.DEVNULL)
+        if check and r.returncode != 0:
+            raise AssertionError(f"in the root: {script}\nexit {r.returncode}\n"
+                                 f"{r.stdout[-6000:]}")
+        return r
+
+    def clone(self, top, dest):
+        """A git clone of @top at @dest in the root, with the work tree's
+        tracked files as they are now (so local edits are what is tried)."""
+        target = os.path.join(self.path, dest.lstrip("/"))
+        subprocess.run(["git", "clone", "-q", top, target], check=True)
+        files = subprocess.run(["sh", os.path.join(top, "scripts/source-files.sh")],
+                               check=True, capture_output=True).stdout
+        subprocess.run(f"tar -C {top} --null -T - -cf - | tar -C {target} -xf -",
+                       shell=True, input=files, check=True)
+        return target
+
+    def remove(self):
+        for target in reversed(self.mounts):
+            subprocess.run(["umount", "-l", target], check=False)
+        self.mounts = []
+        # Never follow a bind mount into the host: only remove when none is left.
+        with open("/proc/mounts") as f:
+            if any(line.split()[1].startswith(self.path + "/") for line in f):
+                raise RuntimeError(f"{self.path}: still mounted, not removing")
+        shutil.rmtree(self.path, ignore_errors=True)
