@@ -94,10 +94,9 @@ EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_renew_id);
 
 /* The MTU to cut to: the rule's, never more than the route's. */
 static unsigned int nf_prefrag_ipv4_mtu_for(struct sk_buff *skb,
-					    struct sock *sk,
 					    unsigned int rule_mtu)
 {
-	unsigned int mtu = ip_skb_dst_mtu(sk, skb);
+	unsigned int mtu = nf_prefrag_ipv4_route_mtu(skb);
 
 	if (rule_mtu != XT_PREFRAG_MTU_AUTO && rule_mtu < mtu)
 		mtu = rule_mtu;
@@ -138,7 +137,7 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 	if (stamp.flags & NF_PREFRAG_STAMP_LIFTED_DF)
 		skb->ignore_df = 0;
 
-	mtu = nf_prefrag_ipv4_mtu_for(skb, state->sk, stamp.mtu);
+	mtu = nf_prefrag_ipv4_mtu_for(skb, stamp.mtu);
 	if (nf_prefrag_fits(skb, mtu))
 		return NF_ACCEPT;
 

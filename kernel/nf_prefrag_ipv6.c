@@ -76,7 +76,7 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 	if (!nf_prefrag_stamp_take(skb, net, &stamp))
 		return NF_ACCEPT;
 
-	mtu = ip6_skb_dst_mtu(skb);
+	mtu = nf_prefrag_ipv6_route_mtu(skb);
 	if (stamp.mtu != XT_PREFRAG_MTU_AUTO && stamp.mtu < mtu)
 		mtu = max_t(unsigned int, stamp.mtu, IPV6_MIN_MTU);
 	if (nf_prefrag_fits(skb, mtu))

@@ -276,8 +276,9 @@ def udp_socket(dst, pmtudisc=PMTUDISC_DONT):
 
 
 def udp_exchange(src_ns, dst_ns, dst, sizes, src_addr=None, df=False, port=5001,
-                 gap=0.02, wait=3.0):
+                 gap=0.02, wait=3.0, pmtudisc=None):
     """Send one datagram of each size; return {size: (received ok, from)}.
+    The sender's PMTU mode is `pmtudisc`, or DO with df, DONT without.
 
     The receiver socket lives in dst_ns and the sender in src_ns, both in
     this process: no exec per datagram.  IPv6 if dst is an IPv6 address.
@@ -288,7 +289,9 @@ def udp_exchange(src_ns, dst_ns, dst, sizes, src_addr=None, df=False, port=5001,
         rx.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)  # past rmem_max
         rx.bind(("::" if v6 else "0.0.0.0", port))
     with src_ns.entered():
-        tx = udp_socket(dst, PMTUDISC_DO if df else PMTUDISC_DONT)
+        if pmtudisc is None:
+            pmtudisc = PMTUDISC_DO if df else PMTUDISC_DONT
+        tx = udp_socket(dst, pmtudisc)
         if src_addr:
             tx.bind((src_addr, 0))
     results = {}
