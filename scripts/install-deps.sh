@@ -73,10 +73,12 @@ for p in $pkgs; do
 done
 [ -z "$missing" ] || apt-get install -y -qq --no-install-recommends $missing
 
+# Newer kernels: from backports, or wherever the release carries them now
+# (bookworm's security suite has 6.12 as well): apt takes the one there is.
 for v in $KERNELS_BACKPORTS; do
 	for p in "linux-image-$v-amd64" "linux-headers-$v-amd64"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-			apt-get install -y -qq --no-install-recommends -t "$codename-backports" "$p"
+			apt-get install -y -qq --no-install-recommends "$p"
 	done
 done
 # iptables' source, for its iptables-test.py and xlate-test.py harnesses and

@@ -15,6 +15,24 @@ CACHE = "/var/tmp/nf-prefrag"
 APT_ARCHIVES = os.path.join(CACHE, "apt-archives")
 
 
+def host_sources():
+    """This machine's Debian apt entries as one-line "deb URI suite
+    components" lines, the form the installer writes."""
+    deb822 = "/etc/apt/sources.list.d/debian.sources"
+    if not os.path.exists(deb822):
+        return [l.strip() for l in open("/etc/apt/sources.list")
+                if l.startswith("deb ")]
+    lines = []
+    for stanza in open(deb822).read().split("\n\n"):
+        fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, re.M))
+        if "deb" not in fields.get("Types", "").split():
+            continue
+        for uri in fields["URIs"].split():
+            for suite in fields["Suites"].split():
+                lines.append(f"deb {uri} {suite} {fields.get('Components', 'main')}")
+    return lines
+
+
 def host_mirror():
     """The first Debian mirror in this machine's apt sources."""
     deb822 = "/etc/apt/sources.list.d/debian.sources"
@@ -57,6 +75,10 @@ class DebianRoot:
                         f"--unpack-tarball={base_tarball(suite)}", suite, path,
                         host_mirror()], check=True, capture_output=True)
         shutil.copy("/etc/resolv.conf", os.path.join(path, "etc/resolv.conf"))
+        # As a Debian 12 installed from its installer has them: the release,
+        # its updates and its security suite (debootstrap writes the first).
+        with open(os.path.join(path, "etc/apt/sources.list"), "w") as f:
+            f.write("".join(l + "\n" for l in host_sources()))
         os.makedirs(APT_ARCHIVES, exist_ok=True)
         for src, dst, opts in (("proc", "proc", ["-t", "proc"]),
                                ("sysfs", "sys", ["-t", "sysfs"]),

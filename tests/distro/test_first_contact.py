@@ -85,6 +85,21 @@ def test_install_then_uninstall_twice_restores_iptables(root):
     assert "tcp-reset" in help_text and "icmp-frag-needed" not in help_text
 
 
+def test_make_dkms_install_builds_for_every_kernel_from_sources_only(root):
+    ver = version_of(root)
+    root.run(f"cd {WORK} && make dkms-install >/dev/null")
+    status = root.run("dkms status nf-prefrag").stdout
+    for k in kernels(root):
+        assert f"nf-prefrag/{ver}, {k}" in status and "installed" in status, status
+    tree = root.run(f"cd /usr/src/nf-prefrag-{ver} && find . -type f | sort").stdout
+    assert "./dkms.conf" in tree and "./kernel/xt_PREFRAG.c" in tree
+    assert "tests/" not in tree and "debian/" not in tree and "build/" not in tree
+    assert root.run(f"modinfo -k {kernels(root)[0]} -F version xt_PREFRAG").stdout.strip() == ver
+    root.run(f"cd {WORK} && make dkms-uninstall && make dkms-uninstall")
+    assert root.run("dkms status nf-prefrag").stdout.strip() == ""
+    assert root.run(f"test -e /usr/src/nf-prefrag-{ver}", check=False).returncode != 0
+
+
 def test_packages_hold_sources_only_and_clean_removes_builds(root):
     k = kernels(root)[0]
     # README, "Building by hand": an in-place build leaves objects in kernel/.

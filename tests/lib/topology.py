@@ -13,7 +13,8 @@ Tunnel: hosts on routed subnets, tunnel-mode (or transport-mode) SAs.
     ha ---- ra ==== ESP ==== rb ---- hb
     10.0.1.2  .1             .1  10.0.4.2
 
-  The tunnel-mode SAs cover 10.0.1.0/24 <-> 10.0.4.0/24.  ra also owns
+  The tunnel-mode SAs cover 10.0.1.0/24 <-> 10.0.4.0/24 (and with ipv6,
+  fd00:1::/64 <-> fd00:4::/64 too: ra fd00:1::1, hb fd00:4::2).  ra also owns
   10.0.1.1, a "tunnel address" for traffic it sends into the tunnel itself
   (as a VPN client's virtual IP).  Transport-mode SAs cover the gateways'
   own traffic.
@@ -75,7 +76,9 @@ class Gateways:
 
     def ipsec(self, mode, selector_ab, selector_ba, forward=False):
         """ESP with static keys (rfc4106(gcm(aes))) between ra and rb for
-        traffic matching selector_ab (ra -> rb) and selector_ba."""
+        traffic matching selector_ab (ra -> rb) and selector_ba.  The SAs
+        carry inner packets of either family (af-unspec), so more policies
+        may use them (Tunnel's IPv6 subnets)."""
         self.mode = mode
         for r, me, peer, sel_out, sel_in, spi_out, spi_in, key_out, key_in in (
                 (self.ra, self.RA_OUT, self.RB_OUT, selector_ab, selector_ba,
@@ -86,8 +89,8 @@ class Gateways:
             tmpl_in = f"tmpl src {peer} dst {me} proto esp reqid 2 mode {mode}"
             # A replay window: paths may reorder (netem in some tests).
             r.sh(f"""
-ip xfrm state add src {me} dst {peer} proto esp spi {spi_out} reqid 1 mode {mode} replay-window 64 {aead} {key_out} 128
-ip xfrm state add src {peer} dst {me} proto esp spi {spi_in} reqid 2 mode {mode} replay-window 64 {aead} {key_in} 128
+ip xfrm state add src {me} dst {peer} proto esp spi {spi_out} reqid 1 mode {mode} replay-window 64 {aead} {key_out} 128 flag af-unspec
+ip xfrm state add src {peer} dst {me} proto esp spi {spi_in} reqid 2 mode {mode} replay-window 64 {aead} {key_in} 128 flag af-unspec
 ip xfrm policy add {sel_out} dir out tmpl src {me} dst {peer} proto esp reqid 1 mode {mode}
 ip xfrm policy add {sel_in} dir in {tmpl_in}
 """ + (f"ip xfrm policy add {sel_in} dir fwd {tmpl_in}\n" if forward else ""))
@@ -111,8 +114,10 @@ ip xfrm policy add {sel_in} dir in {tmpl_in}
 
 class Tunnel(Gateways):
     HA, RA_IN, RB_IN, HB = "10.0.1.2", "10.0.1.1", "10.0.4.1", "10.0.4.2"
+    # The hosts' subnets in IPv6 too, in the same IPv4 ESP tunnel.
+    HA6, RA_IN6, RB_IN6, HB6 = "fd00:1::2", "fd00:1::1", "fd00:4::1", "fd00:4::2"
 
-    def __init__(self, prefix="t", mode="tunnel", drop_fragments=True):
+    def __init__(self, prefix="t", mode="tunnel", drop_fragments=True, ipv6=False):
         super().__init__(prefix, drop_fragments)
         self.ha.sh(f"ip addr add {self.HA}/24 dev eth0 && "
                    f"ip route add default via {self.RA_IN}")
@@ -127,9 +132,32 @@ class Tunnel(Gateways):
         if mode == "tunnel":
             self.ipsec(mode, "src 10.0.1.0/24 dst 10.0.4.0/24",
                        "src 10.0.4.0/24 dst 10.0.1.0/24", forward=True)
+            if ipv6:
+                self._ipv6_in_tunnel()
         else:  # transport: protect the gateways' own traffic and nothing else
             self.ipsec(mode, f"src {self.RA_OUT} dst {self.RB_OUT}",
                        f"src {self.RB_OUT} dst {self.RA_OUT}")
+
+
+    def _ipv6_in_tunnel(self):
+        """fd00:1::/64 <-> fd00:4::/64 through the same (IPv4) ESP SAs."""
+        for h, me, gw in ((self.ha, self.HA6, self.RA_IN6), (self.hb, self.HB6, self.RB_IN6)):
+            h.sh(f"ip addr add {me}/64 dev eth0 nodad && ip -6 route add default via {gw}")
+        for r, me, peer_net, out, peer, sel_out, sel_in in (
+                (self.ra, self.RA_IN6, "fd00:4::/64", self.RA_OUT, self.RB_OUT,
+                 "src fd00:1::/64 dst fd00:4::/64", "src fd00:4::/64 dst fd00:1::/64"),
+                (self.rb, self.RB_IN6, "fd00:1::/64", self.RB_OUT, self.RA_OUT,
+                 "src fd00:4::/64 dst fd00:1::/64", "src fd00:1::/64 dst fd00:4::/64")):
+            r.sysctl("net.ipv6.conf.all.forwarding", 1)
+            tmpl_in = f"tmpl src {peer} dst {out} proto esp reqid 2 mode tunnel"
+            # The route only has to exist: the xfrm bundle replaces it.
+            r.sh(f"""
+ip addr add {me}/64 dev eth0 nodad
+ip -6 route add {peer_net} dev eth1 src {me}
+ip xfrm policy add {sel_out} dir out tmpl src {out} dst {peer} proto esp reqid 1 mode tunnel
+ip xfrm policy add {sel_in} dir in {tmpl_in}
+ip xfrm policy add {sel_in} dir fwd {tmpl_in}
+""")
 
 
 class Bridge(Gateways):

@@ -1,0 +1,62 @@
+"""What a user and a packager see of the built tools, on the host: no
+kernel module needed.  (The packages' install, upgrade and removal are
+tried in a fresh Debian root: tests/distro/.)"""
+import glob
+import os
+import subprocess
+
+import pytest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+XTLIBDIR = os.path.join(TOP, "build", "libxt") + ":" + subprocess.run(
+    ["pkg-config", "--variable=xtlibdir", "xtables"],
+    capture_output=True, text=True).stdout.strip()
+ENV = dict(os.environ, XTABLES_LIBDIR=XTLIBDIR)
+NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
+VERSION = subprocess.run(["sh", os.path.join(TOP, "scripts/version.sh")],
+                         capture_output=True, text=True).stdout.strip()
+
+
+def test_nft_prefrag_help_and_version():
+    r = subprocess.run([NFT_PREFRAG, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "usage: nft-prefrag" in r.stdout and r.stderr == ""
+    r = subprocess.run([NFT_PREFRAG, "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == f"nft-prefrag {VERSION}\n"
+    r = subprocess.run([NFT_PREFRAG, "--bogus"], capture_output=True, text=True)
+    assert r.returncode == 2 and "usage" in r.stderr
+
+
+@pytest.mark.parametrize("backend", ["iptables-legacy", "iptables-nft"])
+def test_stock_reject_rules_list_without_warnings(backend):
+    """This kernel has REJECT revision 0 only (no xt_REJECT_MTU): listing
+    ordinary REJECT rules with our plugin says nothing on stderr."""
+    script = (f"{backend} -A INPUT -j REJECT && "
+              f"{backend} -A INPUT -p tcp -j REJECT --reject-with tcp-reset && "
+              f"{backend} -S && {backend}-save")
+    r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True,
+                       text=True, env=ENV)
+    assert r.returncode == 0, r.stderr
+    assert "tcp-reset" in r.stdout and "Warning" not in r.stderr, r.stderr
+
+
+def test_cleardf_in_ip6tables_says_why():
+    r = subprocess.run(["unshare", "-n", "ip6tables-legacy", "-t", "mangle", "-A",
+                        "PREROUTING", "-j", "CLEARDF"], capture_output=True,
+                       text=True, env=ENV)
+    assert r.returncode == 2 and "CLEARDF is for IPv4 only" in r.stderr, r.stderr
+
+
+def packaged_binaries():
+    root = os.path.join(TOP, "build", "deb", "src", "debian", "xtables-nf-prefrag")
+    return sorted(glob.glob(f"{root}/usr/sbin/*") +
+                  glob.glob(f"{root}/usr/lib/*/xtables/*.so"))
+
+
+@pytest.mark.parametrize("binary", packaged_binaries(), ids=os.path.basename)
+def test_packaged_binaries_are_hardened(binary):
+    """dpkg-buildflags (hardening=+all) reach the compiler and linker."""
+    out = subprocess.run(["hardening-check", binary], capture_output=True,
+                         text=True).stdout
+    for feature in ("Stack protected: yes", "Fortify Source functions: yes",
+                    "Read-only relocations: yes", "Immediate binding: yes"):
+        assert feature in out, out
