@@ -112,8 +112,12 @@ class DebianRoot:
         subprocess.run(["git", "clone", "-q", top, target], check=True)
         files = subprocess.run(["sh", os.path.join(top, "scripts/source-files.sh")],
                                check=True, capture_output=True).stdout
+        # The work tree's files replace the clone's, added to its index (a
+        # new file must count as tracked there too).
+        subprocess.run(["git", "-C", target, "rm", "-rqf", "."], check=True)
         subprocess.run(f"tar -C {top} --null -T - -cf - | tar -C {target} -xf -",
                        shell=True, input=files, check=True)
+        subprocess.run(["git", "-C", target, "add", "-A"], check=True)
         return target
 
     def remove(self):

@@ -35,4 +35,5 @@ sh "$R/cmd.sh" </dev/null >/dev/console 2>&1
 echo $? >"$R/status"
 dmesg >"$R/dmesg"
 sync
-poweroff -f
+# busybox's: a minimal root (debootstrap --variant=minbase) has no poweroff.
+/bin/busybox poweroff -f
