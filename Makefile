@@ -35,6 +35,7 @@ NFT_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -I$(TOP)/kernel/include/uapi -I$(TOP)
 NFT_LIBS   = $(shell pkg-config --libs libnftables libnftnl libmnl)
 XT_PLUGINS := $(patsubst libxt/%.c,$(BUILD)/libxt/%.so,$(wildcard libxt/libxt_*.c))
 MODULE_HINT := libxt/module_hint.c libxt/module_hint.h
+NFT_SYNTAX := libxt/nft_syntax.h
 SBINDIR   := /usr/sbin
 MANDIR    := /usr/share/man/man8
 
@@ -46,7 +47,7 @@ setup:
 # nft-prefrag: nft syntax with our statements (nft/)
 nft: $(BUILD)/nft/nft-prefrag
 
-$(BUILD)/nft/nft-prefrag: $(wildcard nft/*.c nft/*.h) $(MODULE_HINT) \
+$(BUILD)/nft/nft-prefrag: $(wildcard nft/*.c nft/*.h) $(MODULE_HINT) $(NFT_SYNTAX) \
 		kernel/include/uapi/linux/netfilter/*.h debian/changelog
 	@mkdir -p $(dir $@)
 	$(CC) $(NFT_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(NFT_LIBS)
@@ -65,7 +66,7 @@ plugins: $(XT_PLUGINS)
 	@ln -sf libxt_REJECT.so $(BUILD)/libxt/libipt_REJECT.so
 	@ln -sf libxt_REJECT.so $(BUILD)/libxt/libip6t_REJECT.so
 
-$(BUILD)/libxt/%.so: libxt/%.c $(MODULE_HINT) libxt/xt_module_check.h \
+$(BUILD)/libxt/%.so: libxt/%.c $(MODULE_HINT) $(NFT_SYNTAX) libxt/xt_module_check.h \
 		kernel/include/uapi/linux/netfilter/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(XT_CFLAGS) $(LDFLAGS) -shared -o $@ $< libxt/module_hint.c $(XT_LIBS)

@@ -8,6 +8,7 @@
 #define XTABLES_INTERNAL
 #include <xtables.h>
 #include <linux/netfilter/xt_CLEARDF.h>
+#include "nft_syntax.h"
 #include "xt_module_check.h"
 
 enum {
@@ -81,11 +82,11 @@ static int cleardf_tg_xlate(struct xt_xlate *xl,
 {
 	const struct xt_cleardf_info *info = (const void *)params->target->data;
 
-	xt_xlate_add(xl, "cleardf");
+	xt_xlate_add(xl, NFT_CLEARDF);
 	if (info->min_len)
-		xt_xlate_add(xl, " min-len %u", info->min_len);
+		xt_xlate_add(xl, " " NFT_CLEARDF_MIN_LEN " %u", info->min_len);
 	if (info->flags & XT_CLEARDF_RANDOM_ID)
-		xt_xlate_add(xl, " random-id");
+		xt_xlate_add(xl, " " NFT_CLEARDF_RANDOM_ID);
 	return 1;
 }
 

@@ -9,6 +9,7 @@
 #define XTABLES_INTERNAL
 #include <xtables.h>
 #include <linux/netfilter/xt_PREFRAG.h>
+#include "nft_syntax.h"
 #include "xt_module_check.h"
 
 enum {
@@ -16,11 +17,8 @@ enum {
 	O_DF,
 };
 
-static const char *const prefrag_df_names[__XT_PREFRAG_DF_MAX] = {
-	[XT_PREFRAG_DF_REJECT]	= "reject",
-	[XT_PREFRAG_DF_KEEP]	= "keep",
-	[XT_PREFRAG_DF_CLEAR]	= "clear",
-};
+/* The --df words are nft's "df" words (nft_syntax.h). */
+#define prefrag_df_names nft_prefrag_df_names
 
 static const struct xt_option_entry prefrag_tg_opts[] = {
 	{.name = "mtu", .id = O_MTU, .type = XTTYPE_STRING},
@@ -167,11 +165,11 @@ static int prefrag_tg_xlate(struct xt_xlate *xl,
 	const struct xt_prefrag_info *info = (const void *)params->target->data;
 
 	if (info->mtu == XT_PREFRAG_MTU_AUTO)
-		xt_xlate_add(xl, "prefrag mtu auto");
+		xt_xlate_add(xl, NFT_PREFRAG " " NFT_PREFRAG_MTU " " NFT_MTU_AUTO);
 	else
-		xt_xlate_add(xl, "prefrag mtu %u", info->mtu);
+		xt_xlate_add(xl, NFT_PREFRAG " " NFT_PREFRAG_MTU " %u", info->mtu);
 	if (info->df_policy != XT_PREFRAG_DF_REJECT)
-		xt_xlate_add(xl, " df %s", prefrag_df_name(info));
+		xt_xlate_add(xl, " " NFT_PREFRAG_DF " %s", prefrag_df_name(info));
 	return 1;
 }
 

@@ -17,6 +17,7 @@
 #include <linux/netfilter/xt_REJECT_MTU.h>
 #include <unistd.h>
 #include "module_hint.h"
+#include "nft_syntax.h"
 
 enum {
 	O_REJECT_WITH = 0,
@@ -38,6 +39,7 @@ struct reject_family {
 	unsigned int		fallback;	/* the default type */
 	unsigned int		mtu_min;
 	const char		*nft_icmp;	/* "icmp" or "icmpv6" */
+	const char		*nft_too_big;	/* our reject statement's type */
 };
 
 /* Order and spellings are iptables': prefixes must resolve the same way. */
@@ -89,6 +91,7 @@ static const struct reject_family reject4 = {
 	.fallback	= IPT_ICMP_PORT_UNREACHABLE,
 	.mtu_min	= XT_REJECT_MTU_MIN_IPV4,
 	.nft_icmp	= "icmp",
+	.nft_too_big	= NFT_REJECT_FRAG_NEEDED,
 };
 
 static const struct reject_family reject6 = {
@@ -99,6 +102,7 @@ static const struct reject_family reject6 = {
 	.fallback	= IP6T_ICMP6_PORT_UNREACH,
 	.mtu_min	= XT_REJECT_MTU_MIN_IPV6,
 	.nft_icmp	= "icmpv6",
+	.nft_too_big	= NFT_REJECT_TOO_BIG,
 };
 
 static const struct xt_option_entry reject_opts[] = {
@@ -265,12 +269,11 @@ static void reject_xlate_too_big(const struct reject_family *f,
 {
 	const struct xt_reject_info_v1 *info = (const void *)t->data;
 
-	xt_xlate_add(xl, "reject with %s %s mtu ", f->nft_icmp,
-		     f->types[f->too_big].nft);
+	xt_xlate_add(xl, "reject with %s " NFT_PREFRAG_MTU " ", f->nft_too_big);
 	if (t->u.user.revision >= 1 && info->mtu != XT_REJECT_MTU_AUTO)
 		xt_xlate_add(xl, "%u", info->mtu);
 	else
-		xt_xlate_add(xl, "auto");
+		xt_xlate_add(xl, NFT_MTU_AUTO);
 }
 
 static int reject_xlate(const struct reject_family *f, struct xt_xlate *xl,

@@ -10,6 +10,7 @@
 #include <linux/netfilter/xt_CLEARDF.h>
 #include <linux/netfilter/xt_PREFRAG.h>
 #include <linux/netfilter/xt_REJECT_MTU.h>
+#include "nft_syntax.h"
 #include "statements.h"
 
 #define TOKEN_MAX	32
@@ -67,6 +68,15 @@ static bool token_is(const struct token *t, const char *word)
 	return strcmp(t->text, word) == 0;
 }
 
+/* @a @b spell @words ("icmp frag-needed"). */
+static bool is_pair(const struct token *a, const struct token *b, const char *words)
+{
+	size_t n = strlen(a->text);
+
+	return strncmp(words, a->text, n) == 0 && words[n] == ' ' &&
+	       strcmp(words + n + 1, b->text) == 0;
+}
+
 struct scan {
 	const char	*name, *in;
 	struct cursor	c;
@@ -91,7 +101,7 @@ static int parse_value(struct scan *sc, const char *what, unsigned int min,
 	unsigned long v;
 	char *end;
 
-	if (next_token(&sc->c, &t) && auto_ok && token_is(&t, "auto")) {
+	if (next_token(&sc->c, &t) && auto_ok && token_is(&t, NFT_MTU_AUTO)) {
 		*value = 0;
 		return 0;
 	}
@@ -108,23 +118,22 @@ static int parse_value(struct scan *sc, const char *what, unsigned int min,
 static int parse_prefrag(struct scan *sc, struct statement *st)
 {
 	struct xt_prefrag_info info = { .df_policy = XT_PREFRAG_DF_REJECT };
-	static const char *const policies[] = { "reject", "keep", "clear" };
 	struct cursor save;
 	unsigned int mtu, i;
 	struct token t;
 
-	if (!next_token(&sc->c, &t) || !token_is(&t, "mtu"))
+	if (!next_token(&sc->c, &t) || !token_is(&t, NFT_PREFRAG_MTU))
 		return fail(sc, &t, "%s: expected \"mtu auto\" or \"mtu N\"", "prefrag");
 	if (parse_value(sc, "prefrag: mtu", XT_PREFRAG_MTU_MIN, true, &mtu))
 		return -1;
 	info.mtu = mtu;
 	save = sc->c;
-	if (next_token(&sc->c, &t) && token_is(&t, "df")) {
+	if (next_token(&sc->c, &t) && token_is(&t, NFT_PREFRAG_DF)) {
 		if (!next_token(&sc->c, &t))
 			return fail(sc, &t, "%s: df takes reject, keep or clear", "prefrag");
-		for (i = 0; i < 3 && !token_is(&t, policies[i]); i++)
+		for (i = 0; i < __XT_PREFRAG_DF_MAX && !token_is(&t, nft_prefrag_df_names[i]); i++)
 			;
-		if (i == 3)
+		if (i == __XT_PREFRAG_DF_MAX)
 			return fail(sc, &t, "prefrag: df takes reject, keep or clear, not \"%s\"",
 				    t.text);
 		info.df_policy = i;
@@ -148,9 +157,9 @@ static int parse_cleardf(struct scan *sc, struct statement *st)
 		save = sc->c;
 		if (!next_token(&sc->c, &t))
 			break;
-		if (token_is(&t, "random-id")) {
+		if (token_is(&t, NFT_CLEARDF_RANDOM_ID)) {
 			info.flags |= XT_CLEARDF_RANDOM_ID;
-		} else if (token_is(&t, "min-len")) {
+		} else if (token_is(&t, NFT_CLEARDF_MIN_LEN)) {
 			if (parse_value(sc, "cleardf: min-len", 1, false, &len))
 				return -1;
 			info.min_len = len;
@@ -177,13 +186,13 @@ static int parse_reject(struct scan *sc, struct statement *st)
 
 	if (!next_token(&sc->c, &with) || !token_is(&with, "with") ||
 	    !next_token(&sc->c, &fam) || !next_token(&sc->c, &type) ||
-	    !next_token(&sc->c, &mtu) || !token_is(&mtu, "mtu"))
+	    !next_token(&sc->c, &mtu) || !token_is(&mtu, NFT_PREFRAG_MTU))
 		return 1;
-	if (token_is(&fam, "icmp") && token_is(&type, "frag-needed")) {
+	if (is_pair(&fam, &type, NFT_REJECT_FRAG_NEEDED)) {
 		info.with = XT_REJECT_IPV4_FRAG_NEEDED;
 		min = XT_REJECT_MTU_MIN_IPV4;
 		st->family = NFPROTO_IPV4;
-	} else if (token_is(&fam, "icmpv6") && token_is(&type, "too-big")) {
+	} else if (is_pair(&fam, &type, NFT_REJECT_TOO_BIG)) {
 		info.with = XT_REJECT_IPV6_PKT_TOO_BIG;
 		min = XT_REJECT_MTU_MIN_IPV6;
 		st->family = NFPROTO_IPV6;
@@ -208,15 +217,30 @@ static int parse_statement(struct scan *sc, const struct token *t,
 	int ret = 1;
 
 	memset(st, 0, sizeof(*st));
-	if (token_is(t, "prefrag"))
+	if (token_is(t, NFT_PREFRAG))
 		ret = parse_prefrag(sc, st);
-	else if (token_is(t, "cleardf"))
+	else if (token_is(t, NFT_CLEARDF))
 		ret = parse_cleardf(sc, st);
 	else if (token_is(t, "reject"))
 		ret = parse_reject(sc, st);
 	if (ret == 1)
 		sc->c = save;
 	return ret;
+}
+
+/* Words after which the next one is a name (of a chain, table, set...). */
+static bool names_follow(const struct token *t)
+{
+	static const char *const words[] = {
+		"table", "chain", "jump", "goto", "set", "map", "flowtable",
+		"element", "define", "include",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (token_is(t, words[i]))
+			return true;
+	return false;
 }
 
 static int append(struct rewrite *rw, size_t *cap, const struct statement *st)
@@ -234,17 +258,18 @@ static int append(struct rewrite *rw, size_t *cap, const struct statement *st)
 	return 0;
 }
 
-int statements_rewrite(const char *name, const char *in, struct rewrite *rw)
+int statements_rewrite(const char *name, const char *in, size_t first,
+		       struct rewrite *rw)
 {
 	struct scan sc = { .name = name, .in = in, .c = { in, 0, 1, 1 } };
 	size_t cap = 0, out_len = 0, in_len = strlen(in), copied = 0;
+	struct token t = {}, prev;
 	struct statement st;
-	struct token t;
 	int ret;
 
 	memset(rw, 0, sizeof(*rw));
-	/* Each statement is at least 7 bytes and becomes PLACEHOLDER. */
-	rw->text = malloc(in_len / 7 * sizeof(PLACEHOLDER) + in_len + 1);
+	/* Each statement is at least 7 bytes and becomes a placeholder. */
+	rw->text = malloc(in_len / 7 * PLACEHOLDER_MAX + in_len + 1);
 	if (!rw->text)
 		return -1;
 
@@ -268,13 +293,10 @@ int statements_rewrite(const char *name, const char *in, struct rewrite *rw)
 			advance(&sc.c);
 			continue;
 		}
+		prev = t;
 		next_token(&sc.c, &t);
-		if (token_is(&t, "nftrace") && strncmp(in + sc.c.pos, " set 0", 6) == 0) {
-			fail(&sc, &t, "%s set 0 is what nft-prefrag stands in for its own statements with: write this rule with nft",
-			     "nftrace");
-			goto err;
-		}
-		ret = parse_statement(&sc, &t, &st);
+		/* "jump cleardf", "chain prefrag": names, not statements. */
+		ret = names_follow(&prev) ? 1 : parse_statement(&sc, &t, &st);
 		if (ret < 0)
 			goto err;
 		if (ret > 0)
@@ -282,13 +304,14 @@ int statements_rewrite(const char *name, const char *in, struct rewrite *rw)
 		st.line = t.line;
 		st.col = t.col;
 		st.len = sc.c.pos - t.pos;
-		if (append(rw, &cap, &st))
-			goto err;
 		memcpy(rw->text + out_len, in + copied, t.pos - copied);
 		out_len += t.pos - copied;
-		memcpy(rw->text + out_len, PLACEHOLDER, strlen(PLACEHOLDER));
-		out_len += strlen(PLACEHOLDER);
+		st.placeholder_len = sprintf(rw->text + out_len, PLACEHOLDER_FMT,
+					     PLACEHOLDER_MAGIC, first + rw->n);
+		out_len += st.placeholder_len;
 		copied = sc.c.pos;
+		if (append(rw, &cap, &st))
+			goto err;
 	}
 	memcpy(rw->text + out_len, in + copied, in_len - copied);
 	rw->text[out_len + in_len - copied] = '\0';

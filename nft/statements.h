@@ -9,8 +9,8 @@
  *   reject with icmpv6 too-big mtu auto|N
  *
  * Stock nft cannot parse these, so each is replaced by a placeholder that
- * it can (PLACEHOLDER), and put back as a target once nft has loaded the
- * rules.  nft's own "reject with icmp frag-needed" (no "mtu") is left alone.
+ * it can, which becomes the target in the batch nft sends (batch.c).  nft's
+ * own "reject with icmp frag-needed" (no "mtu") is left alone.
  */
 #ifndef NFT_PREFRAG_STATEMENTS_H
 #define NFT_PREFRAG_STATEMENTS_H
@@ -18,7 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PLACEHOLDER	"meta nftrace set 0"
+/*
+ * "counter packets PLACEHOLDER_MAGIC bytes INDEX": one expression that nft
+ * accepts wherever a statement may stand, and that carries which of our
+ * statements it stands for.  No counter starts at that many packets.
+ */
+#define PLACEHOLDER_MAGIC	0x4e465f5052454652ULL	/* "NF_PREFR" */
+#define PLACEHOLDER_FMT		"counter packets %llu bytes %zu"
+#define PLACEHOLDER_MAX		64
 
 struct statement {
 	const char	*target;	/* xtables target name */
@@ -27,6 +34,7 @@ struct statement {
 	size_t		info_len;
 	int		family;		/* REJECT: NFPROTO_IPV4/IPV6 type; else 0 */
 	unsigned int	line, col, len;	/* where it stood in the input */
+	unsigned int	placeholder_len;	/* what stands there now */
 };
 
 struct rewrite {
@@ -37,10 +45,11 @@ struct rewrite {
 
 /*
  * Find our statements in @in (nft syntax, as read from @name) and replace
- * them.  On a syntax error, prints it like nft (file:line:col, the line,
- * carets) and returns -1.
+ * them, numbering their placeholders from @first.  On a syntax error,
+ * prints it like nft (file:line:col, the line, carets) and returns -1.
  */
-int statements_rewrite(const char *name, const char *in, struct rewrite *out);
+int statements_rewrite(const char *name, const char *in, size_t first,
+		       struct rewrite *out);
 void rewrite_free(struct rewrite *rw);
 
 /* Print an error about @in at line/col/len, in nft's format. */

@@ -8,7 +8,13 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 
-from topology import Tunnel  # noqa: E402
+from topology import Routed, Tunnel  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "runs_last(n): run after every other test, in order of n "
+        "(the unload and install tests change what is loaded and installed)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -16,6 +22,11 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="needs the test guest: run tests/run-tests.sh")
         for item in items:
             item.add_marker(skip)
+
+    def order(item):
+        m = item.get_closest_marker("runs_last")
+        return m.args[0] if m else 0
+    items.sort(key=order)  # stable: file order otherwise
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +44,27 @@ def tunnel(modules):
 
 @pytest.fixture
 def tun(tunnel, tmp_path):
-    """The tunnel topology, with every rule flushed after the test."""
+    """The tunnel topology, with every rule (iptables and nft) flushed after
+    the test."""
     tunnel.tmp = tmp_path
     yield tunnel
     tunnel.flush_rules()
+
+
+@pytest.fixture(scope="module")
+def routed(modules):
+    """h1 ---- r ---- h2, dual stack, no IPsec."""
+    subprocess.run(["modprobe", "xt_REJECT_MTU"], check=True)
+    t = Routed()
+    yield t
+    t.delete()
+
+
+@pytest.fixture
+def net(routed, tmp_path):
+    routed.tmp = tmp_path
+    yield routed
+    routed.flush_rules()
 
 
 def kernel_log_since(mark):

@@ -239,6 +239,17 @@ def capture(ns, ifname, path, bpf="", v6=False):
         packets.extend(c.stop())
 
 
+ICMP, ICMPV6 = 1, 58
+
+
+def icmp_too_big(packets, v6=False):
+    """The MTUs of the "fragmentation needed" (ICMPv6: "packet too big")
+    messages among @packets."""
+    want = (2, 0) if v6 else (3, 4)
+    return [p.icmp()[2] for p in packets
+            if p.proto == (ICMPV6 if v6 else ICMP) and p.icmp()[:2] == want]
+
+
 # ---------------------------------------------------------------- traffic
 
 def ping(ns, dst, size, count=3, df=False, interval=0.2):

@@ -100,8 +100,8 @@ ip xfrm policy add {sel_in} dir in {tmpl_in}
 
     def flush_rules(self):
         for r in self.routers():
-            r.sh("for t in raw mangle filter nat; do iptables-legacy -t $t -F; done; "
-                 "nft flush table ip native 2>/dev/null; "
+            r.sh("for t in raw mangle filter nat; do iptables-legacy -t $t -F; "
+                 "ip6tables-legacy -t $t -F; done; nft flush ruleset; "
                  "conntrack -F >/dev/null 2>&1; true")
         # Forget learnt path MTUs everywhere: each test starts afresh.
         for h in (self.ha, self.hb, self.ra, self.rb):

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The input of one load: the file (or command line) the user gave and every
+ * file it includes, each with our statements replaced.  nft reads the
+ * rewritten copies from a private directory; the include directives point
+ * there, so our statements work in included files too, and nft's errors
+ * can be mapped back to the user's files, lines and columns.
+ */
+#ifndef NFT_PREFRAG_SOURCES_H
+#define NFT_PREFRAG_SOURCES_H
+
+#include <stddef.h>
+#include "statements.h"
+
+struct source {
+	char		*name;		/* as the user knows it */
+	char		*text;		/* as the user wrote it */
+	char		*path;		/* the rewritten copy nft reads */
+	struct rewrite	rw;
+};
+
+struct sources {
+	struct source	*v;		/* v[0]: the input itself */
+	size_t		n;
+	char		*dir;		/* private directory of the copies */
+	struct statement *stmts;	/* every file's statements, by index */
+	size_t		nstmts;
+	char		**include_dirs;	/* -I, then nft's default */
+	size_t		ninclude;
+};
+
+/* -I DIR, searched before nft's default for relative includes. */
+int sources_add_include_dir(struct sources *s, const char *dir);
+
+/*
+ * Read @text (from @name) and what it includes, rewrite them into s->dir.
+ * 0, or -1 after printing why (a syntax error in one of our statements).
+ */
+int sources_prepare(struct sources *s, const char *name, const char *text);
+void sources_free(struct sources *s);
+
+/* Print nft's error messages, with the user's file names and columns. */
+void sources_print_errors(const struct sources *s, const char *err);
+
+#endif
