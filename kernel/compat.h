@@ -39,6 +39,11 @@ nf_prefrag_ct_confirm(struct sk_buff *skb, unsigned int protoff,
 
 	if (!ct || ctinfo == IP_CT_RELATED_REPLY)
 		return nf_conntrack_confirm(skb);
+	/* As ipv4_confirm(): a VRF's first pass leaves it to the second. */
+#if IS_ENABLED(CONFIG_NET_L3_MASTER_DEV)
+	if (state->hook == NF_INET_POST_ROUTING && netif_is_l3_master(state->out))
+		return NF_ACCEPT;
+#endif
 	return nf_confirm(skb, protoff, ct, ctinfo);
 #endif
 }

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * nf_prefrag core: the interface the front ends (xt_PREFRAG, xt_CLEARDF,
- * xt_REJECT_MTU, and later nft) share.
+ * nf_prefrag core: what its front ends (xt_PREFRAG, xt_CLEARDF,
+ * xt_REJECT_MTU) use.  The core has its own vocabulary (DF policy, MTU
+ * auto); each front end translates its ABI to it.
  *
- * A rule only records its decision on the packet (nf_prefrag_ipv4_mark()).
- * The packet then traverses every later rule, NAT and conntrack whole; a hook
- * at the very end of POSTROUTING cuts it, and hands the fragments straight to
- * the output path, so that no fragment ever re-enters a netfilter hook.
+ * Where a packet is decided: a rule calls nf_prefrag_ipv4_mark() or
+ * nf_prefrag_ipv6_mark(), which only record the decision on the packet.
+ * Where it is cut: a hook at the very end of POSTROUTING (nf_prefrag_ipv4.c,
+ * nf_prefrag_ipv6.c) hands it to the output path (nf_prefrag_output.c),
+ * which cuts it and sends the pieces straight on, so that no fragment ever
+ * re-enters a netfilter hook.
  */
 #ifndef _NF_PREFRAG_H
 #define _NF_PREFRAG_H
@@ -18,10 +21,20 @@
 #include <net/net_namespace.h>
 #include "compat.h"
 
+/* What becomes of a packet that is too big and has DF set (IPv4). */
+enum nf_prefrag_df_policy {
+	NF_PREFRAG_DF_REJECT,	/* drop it, "fragmentation needed" with the MTU */
+	NF_PREFRAG_DF_KEEP,	/* leave it to the kernel */
+	NF_PREFRAG_DF_CLEAR,	/* clear DF, a fresh IP ID, cut it */
+};
+
+/* A rule's MTU: a number, or this for the MTU of the packet's route. */
+#define NF_PREFRAG_MTU_AUTO	0
+
 enum nf_prefrag_counter {
 	NF_PREFRAG_PACKETS_FRAGMENTED,	/* packets cut into fragments */
 	NF_PREFRAG_FRAGMENTS_SENT,	/* fragments handed to the output path */
-	NF_PREFRAG_DF_REJECTED,		/* too big, may not be cut: refused */
+	NF_PREFRAG_REFUSED,		/* too big, may not be cut: dropped */
 	NF_PREFRAG_DF_CLEARED,		/* DF cleared (PREFRAG --df clear, CLEARDF) */
 	NF_PREFRAG_IDS_RENEWED,		/* CLEARDF: fresh IP ID without DF to clear */
 	NF_PREFRAG_TRANSPORT_SKIPPED,	/* left whole: next hop is a transport-mode SA */
@@ -33,16 +46,24 @@ enum nf_prefrag_counter {
 	__NF_PREFRAG_COUNTER_MAX
 };
 
-/* Hook users: each rule that needs the POSTROUTING hook holds one. */
+void nf_prefrag_count(struct net *net, u8 family, enum nf_prefrag_counter c,
+		      unsigned int n);
+
+/*
+ * Each rule that needs the POSTROUTING hook of @family (NFPROTO_INET: both)
+ * in @net holds one use of it, from its checkentry to its destroy.
+ */
 int nf_prefrag_hook_get(struct net *net, u8 family);
 void nf_prefrag_hook_put(struct net *net, u8 family);
 
-/* Called by a rule: this packet is to be cut at the end of POSTROUTING. */
+/* Called by a rule: cut this packet at the end of POSTROUTING. */
 void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
-			  unsigned int hook, unsigned int mtu, u8 df_policy);
+			  unsigned int hook, unsigned int mtu,
+			  enum nf_prefrag_df_policy df_policy);
 
-void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
-			  unsigned int mtu);
+/* A fresh IP ID (one per GSO segment), and DF cleared if asked. */
+int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,
+			     bool clear_df);
 
 /*
  * ICMP "fragmentation needed" (ICMPv6 "packet too big") with @mtu, to the
@@ -51,12 +72,24 @@ void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
  */
 void nf_prefrag_ipv4_send_too_big(struct sk_buff *skb, struct net *net,
 				  unsigned int mtu);
+
+#if IS_ENABLED(CONFIG_IPV6)
+void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
+			  unsigned int mtu);
 void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb, struct net *net,
 				  unsigned int mtu);
+#else
+static inline void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
+					unsigned int mtu)
+{
+}
 
-/* A fresh IP ID (one per GSO segment), and DF cleared if asked. */
-int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,
-			     bool clear_df);
+static inline void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb,
+						struct net *net,
+						unsigned int mtu)
+{
+}
+#endif
 
 /*
  * "mtu auto": the MTU of the packet's route (for IPsec, the bundle's, after
@@ -83,8 +116,5 @@ static inline bool nf_prefrag_fits(const struct sk_buff *skb, unsigned int mtu)
 		return true;
 	return skb_is_gso(skb) && skb_gso_validate_network_len(skb, mtu);
 }
-
-void nf_prefrag_count(struct net *net, u8 family, enum nf_prefrag_counter c,
-		      unsigned int n);
 
 #endif /* _NF_PREFRAG_H */

@@ -9,19 +9,32 @@
  * Tunables, per netns: net.netfilter.nf_prefrag_icmp_rate (errors per
  * second, 0: no limit) and net.netfilter.nf_prefrag_icmp_burst.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
-#include <linux/icmp.h>
 #include <linux/icmpv6.h>
-#include <linux/ip.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/sysctl.h>
 #include <net/icmp.h>
-#include <net/ip.h>
 #include <net/ipv6.h>
-#include "compat.h"
+#include <net/netns/generic.h>
 #include "nf_prefrag_internal.h"
+
+/* Per-netns token bucket for the ICMP errors we send. */
+struct nf_prefrag_icmp_limit {
+	spinlock_t		lock;		/* guards last and credit */
+	unsigned long		last;		/* jiffies of the last refill */
+	u64			credit;		/* tokens * HZ */
+	int			rate;		/* sysctl: per second, 0: none */
+	int			burst;		/* sysctl */
+	struct ctl_table_header	*sysctl;
+};
+
+static unsigned int nf_prefrag_icmp_net_id __read_mostly;
+
+static struct nf_prefrag_icmp_limit *nf_prefrag_icmp_limit_of(struct net *net)
+{
+	return net_generic(net, nf_prefrag_icmp_net_id);
+}
 
 /* As the kernel's own defaults for ICMP (icmp_msgs_per_sec, _burst). */
 #define NF_PREFRAG_ICMP_RATE	1000
@@ -74,10 +87,10 @@ void nf_prefrag_ipv4_send_too_big(struct sk_buff *skb, struct net *net,
 }
 EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_send_too_big);
 
+#if IS_ENABLED(CONFIG_IPV6)
 void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb, struct net *net,
 				  unsigned int mtu)
 {
-#if IS_ENABLED(CONFIG_IPV6)
 	/* Local packets have no device before POSTROUTING, and icmp6_send()
 	 * would not answer them (as nf_send_unreach6() does).
 	 */
@@ -86,9 +99,9 @@ void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb, struct net *net,
 	if (nf_prefrag_icmp_take(net, NFPROTO_IPV6))
 		icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0,
 			    max_t(unsigned int, mtu, IPV6_MIN_MTU));
-#endif
 }
 EXPORT_SYMBOL_GPL(nf_prefrag_ipv6_send_too_big);
+#endif
 
 static const struct ctl_table nf_prefrag_icmp_sysctl_template[] = {
 	{
@@ -108,8 +121,9 @@ static const struct ctl_table nf_prefrag_icmp_sysctl_template[] = {
 	{ }
 };
 
-int nf_prefrag_icmp_net_init(struct net *net, struct nf_prefrag_icmp_limit *l)
+static int __net_init nf_prefrag_icmp_net_init(struct net *net)
 {
+	struct nf_prefrag_icmp_limit *l = nf_prefrag_icmp_limit_of(net);
 	struct ctl_table *table;
 	size_t entries;
 
@@ -136,10 +150,28 @@ int nf_prefrag_icmp_net_init(struct net *net, struct nf_prefrag_icmp_limit *l)
 	return 0;
 }
 
-void nf_prefrag_icmp_net_exit(struct nf_prefrag_icmp_limit *l)
+static void __net_exit nf_prefrag_icmp_net_exit(struct net *net)
 {
+	struct nf_prefrag_icmp_limit *l = nf_prefrag_icmp_limit_of(net);
 	const struct ctl_table *table = l->sysctl->ctl_table_arg;
 
 	unregister_net_sysctl_table(l->sysctl);
 	kfree(table);
+}
+
+static struct pernet_operations nf_prefrag_icmp_net_ops = {
+	.init	= nf_prefrag_icmp_net_init,
+	.exit	= nf_prefrag_icmp_net_exit,
+	.id	= &nf_prefrag_icmp_net_id,
+	.size	= sizeof(struct nf_prefrag_icmp_limit),
+};
+
+int nf_prefrag_icmp_init(void)
+{
+	return register_pernet_subsys(&nf_prefrag_icmp_net_ops);
+}
+
+void nf_prefrag_icmp_exit(void)
+{
+	unregister_pernet_subsys(&nf_prefrag_icmp_net_ops);
 }

@@ -5,15 +5,13 @@
 
 #include <linux/netfilter.h>
 #include <linux/skbuff.h>
-#include <linux/spinlock.h>
 #include "nf_prefrag.h"
-
-#define NF_PREFRAG_NUM_FAMILIES	2	/* ipv4, ipv6 */
 
 /*
  * The rule's decision, carried in the tail of skb->cb from the rule to the
- * POSTROUTING hook.  IPCB/IP6CB end well before it; GSO's own cb use starts
- * at the same offset, but only inside our hook, after the stamp is taken.
+ * POSTROUTING hook.  IPCB/IP6CB end before it (checked at build time);
+ * GSO's cb starts before it too, but only our hook segments, after it took
+ * the stamp.
  *
  * The stamp is only valid for the skb it was written on, in the netns that
  * wrote it: @check binds it to both, so stale cb bytes (a socket layer's
@@ -21,8 +19,8 @@
  */
 struct nf_prefrag_stamp {
 	u64	check;
-	u16	mtu;		/* 0: the route's */
-	u8	df_policy;
+	u16	mtu;		/* NF_PREFRAG_MTU_AUTO: the route's */
+	u8	df_policy;	/* enum nf_prefrag_df_policy */
 	u8	flags;
 #define NF_PREFRAG_STAMP_LIFTED_DF	0x01	/* we set skb->ignore_df: undo it */
 };
@@ -30,60 +28,46 @@ struct nf_prefrag_stamp {
 #define NF_PREFRAG_STAMP_OFFSET	(sizeof_field(struct sk_buff, cb) - \
 				 sizeof(struct nf_prefrag_stamp))
 
+/* nf_prefrag_hooks.c: the stamp, and the hooks that take it. */
 void nf_prefrag_stamp_set(struct sk_buff *skb, struct net *net,
 			  const struct nf_prefrag_stamp *stamp);
 bool nf_prefrag_stamp_take(struct sk_buff *skb, struct net *net,
 			   struct nf_prefrag_stamp *stamp);
 
-typedef int (*nf_prefrag_okfn_t)(struct net *net, struct sock *sk,
-				 struct sk_buff *skb);
-
-/* ip_do_fragment() or ip6_fragment(): cut @skb, hand each piece to @output. */
-typedef int (*nf_prefrag_fragmenter_t)(struct net *net, struct sock *sk,
-				       struct sk_buff *skb,
-				       nf_prefrag_okfn_t output);
-
-void nf_prefrag_cut(struct net *net, u8 family, struct sock *sk,
-		    struct sk_buff *skb, nf_prefrag_okfn_t okfn,
-		    nf_prefrag_fragmenter_t fragmenter, nf_prefrag_okfn_t emit);
-int nf_prefrag_emit_next(struct net *net, struct sock *sk, struct sk_buff *skb);
-
-/* Cuts one packet (not GSO) to @mtu and sends the pieces to @okfn. */
-typedef void (*nf_prefrag_fragment_t)(struct net *net, struct sock *sk,
-				      struct sk_buff *skb, unsigned int mtu,
-				      nf_prefrag_okfn_t okfn);
-
-void nf_prefrag_output(struct net *net, u8 family, struct sock *sk,
-		       struct sk_buff *skb, unsigned int mtu,
-		       nf_prefrag_okfn_t okfn, nf_prefrag_fragment_t fragment);
-
-/*
- * Packets that are too big but must still leave whole, counted: @encrypted
- * (the ESP packet of a rule that matched both; cutting it now is what
- * PREFRAG exists to avoid), and packets headed into a transport-mode or BEET
- * SA, which reuse the packet's own IP header, fragment bits included: the
- * peer could not put such ESP packets together.
- */
-bool nf_prefrag_left_whole(struct net *net, u8 family, struct sk_buff *skb,
-			   bool encrypted);
-
-/* Per-netns token bucket for the ICMP errors we send. */
-struct nf_prefrag_icmp_limit {
-	spinlock_t		lock;		/* guards last and credit */
-	unsigned long		last;		/* jiffies of the last refill */
-	u64			credit;		/* tokens * HZ */
-	int			rate;		/* sysctl: per second, 0: none */
-	int			burst;		/* sysctl */
-	struct ctl_table_header	*sysctl;
+/* One family's part of the output path. */
+struct nf_prefrag_family {
+	u8	nfproto;
+	/* ip_do_fragment() or ip6_fragment(): cut @skb to its frag_max_size. */
+	int	(*fragment)(struct net *net, struct sock *sk, struct sk_buff *skb,
+			    int (*output)(struct net *net, struct sock *sk,
+					  struct sk_buff *skb));
+	/* The MTU the fragmenter cuts to; 0 on what leaves. */
+	void	(*set_frag_max_size)(struct sk_buff *skb, unsigned int mtu);
 };
 
-int nf_prefrag_icmp_net_init(struct net *net, struct nf_prefrag_icmp_limit *l);
-void nf_prefrag_icmp_net_exit(struct nf_prefrag_icmp_limit *l);
-struct nf_prefrag_icmp_limit *nf_prefrag_icmp_limit_of(struct net *net);
+/*
+ * nf_prefrag_output.c: packets that are too big but must leave whole
+ * (@encrypted: IPsec output; or headed into a transport-mode or BEET SA),
+ * counted; and the output path of the packets our hook steals.
+ */
+bool nf_prefrag_left_whole(u8 family, struct sk_buff *skb, struct net *net,
+			   bool encrypted);
+void nf_prefrag_output(const struct nf_prefrag_family *family,
+		       struct sk_buff *skb, unsigned int mtu,
+		       const struct nf_hook_state *state);
 
+/* The POSTROUTING hook functions, one per family. */
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state);
 unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state);
+
+/* Each part registers its own per-netns state. */
+int nf_prefrag_stats_init(void);
+void nf_prefrag_stats_exit(void);
+int nf_prefrag_icmp_init(void);
+void nf_prefrag_icmp_exit(void);
+int nf_prefrag_hooks_init(void);
+void nf_prefrag_hooks_exit(void);
 
 #endif /* _NF_PREFRAG_INTERNAL_H */

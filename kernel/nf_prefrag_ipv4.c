@@ -1,31 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nf_prefrag, IPv4: cut an oversized packet at the end of POSTROUTING,
- * before IPsec encrypts it, and hand the fragments straight to the output
- * path, as ip_finish_output() does with the fragments it makes itself.
- *
- * Fragments never re-enter a netfilter hook: at OUTPUT or PREROUTING
- * nf_defrag_ipv4 would glue them together again, and IPv4 NAT rewrites the
- * first bytes of every non-first fragment as if they were ports.
+ * nf_prefrag, IPv4: a rule marks the packet; at the end of POSTROUTING the
+ * hook decides, with the real MTU, whether it fits, may be cut, or is
+ * refused (DF), and hands what must be cut to the output path.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
-#include <linux/icmp.h>
 #include <linux/ip.h>
-#include <linux/netfilter_ipv4.h>
 #include <net/checksum.h>
-#include <net/icmp.h>
 #include <net/ip.h>
 #include <net/route.h>
-#include <linux/netfilter/xt_PREFRAG.h>
-#include "compat.h"
 #include "nf_prefrag_internal.h"
-
-static void nf_prefrag_ipv4_count(struct net *net, enum nf_prefrag_counter c,
-				  unsigned int n)
-{
-	nf_prefrag_count(net, NFPROTO_IPV4, c, n);
-}
 
 static bool nf_prefrag_ipv4_df(const struct sk_buff *skb)
 {
@@ -33,7 +16,8 @@ static bool nf_prefrag_ipv4_df(const struct sk_buff *skb)
 }
 
 void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
-			  unsigned int hook, unsigned int mtu, u8 df_policy)
+			  unsigned int hook, unsigned int mtu,
+			  enum nf_prefrag_df_policy df_policy)
 {
 	struct nf_prefrag_stamp stamp = {
 		.mtu		= mtu,
@@ -46,9 +30,9 @@ void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
 	 * PREROUTING, let such packets through ip_forward() with ignore_df;
 	 * the POSTROUTING hook undoes that and decides with the real MTU.
 	 */
-	if (hook == NF_INET_PRE_ROUTING && df_policy != XT_PREFRAG_DF_KEEP &&
+	if (hook == NF_INET_PRE_ROUTING && df_policy != NF_PREFRAG_DF_KEEP &&
 	    !skb->ignore_df && nf_prefrag_ipv4_df(skb) &&
-	    (mtu == XT_PREFRAG_MTU_AUTO || skb->len > mtu)) {
+	    (mtu == NF_PREFRAG_MTU_AUTO || skb->len > mtu)) {
 		skb->ignore_df = 1;
 		stamp.flags |= NF_PREFRAG_STAMP_LIFTED_DF;
 	}
@@ -98,7 +82,7 @@ static unsigned int nf_prefrag_ipv4_mtu_for(struct sk_buff *skb,
 {
 	unsigned int mtu = nf_prefrag_ipv4_route_mtu(skb);
 
-	if (rule_mtu != XT_PREFRAG_MTU_AUTO && rule_mtu < mtu)
+	if (rule_mtu != NF_PREFRAG_MTU_AUTO && rule_mtu < mtu)
 		mtu = rule_mtu;
 	/* A reassembled packet is never sent in larger pieces than it came. */
 	if (IPCB(skb)->frag_max_size && IPCB(skb)->frag_max_size < mtu)
@@ -106,24 +90,18 @@ static unsigned int nf_prefrag_ipv4_mtu_for(struct sk_buff *skb,
 	return mtu;
 }
 
-/* Fragments go to the output path; our MTU must not stay on them. */
-static int nf_prefrag_ipv4_emit(struct net *net, struct sock *sk,
-				struct sk_buff *skb)
+static void nf_prefrag_ipv4_set_frag_max_size(struct sk_buff *skb,
+					      unsigned int mtu)
 {
-	/* ip_finish_output() would cut the encrypted packet to it. */
-	IPCB(skb)->frag_max_size = 0;
-	return nf_prefrag_emit_next(net, sk, skb);
+	IPCB(skb)->frag_max_size = mtu;
 }
 
-static void nf_prefrag_ipv4_fragment(struct net *net, struct sock *sk,
-				     struct sk_buff *skb, unsigned int mtu,
-				     nf_prefrag_okfn_t okfn)
-{
-	/* ip_do_fragment() cuts to min(route MTU, frag_max_size). */
-	IPCB(skb)->frag_max_size = mtu;
-	nf_prefrag_cut(net, NFPROTO_IPV4, sk, skb, okfn, ip_do_fragment,
-		       nf_prefrag_ipv4_emit);
-}
+/* ip_do_fragment() cuts to min(route MTU, frag_max_size), DF or not. */
+static const struct nf_prefrag_family nf_prefrag_ipv4_family = {
+	.nfproto		= NFPROTO_IPV4,
+	.fragment		= ip_do_fragment,
+	.set_frag_max_size	= nf_prefrag_ipv4_set_frag_max_size,
+};
 
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
@@ -141,7 +119,7 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 	if (nf_prefrag_fits(skb, mtu))
 		return NF_ACCEPT;
 
-	if (nf_prefrag_left_whole(net, NFPROTO_IPV4, skb,
+	if (nf_prefrag_left_whole(NFPROTO_IPV4, skb, net,
 				  IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED))
 		return NF_ACCEPT;
 
@@ -150,18 +128,18 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 	 */
 	if (nf_prefrag_ipv4_df(skb) && !skb->ignore_df) {
 		switch (stamp.df_policy) {
-		case XT_PREFRAG_DF_KEEP:
+		case NF_PREFRAG_DF_KEEP:
 			return NF_ACCEPT;
-		case XT_PREFRAG_DF_CLEAR:
+		case NF_PREFRAG_DF_CLEAR:
 			if (nf_prefrag_ipv4_renew_id(skb, net, true)) {
-				nf_prefrag_ipv4_count(net, NF_PREFRAG_ERRORS, 1);
+				nf_prefrag_count(net, NFPROTO_IPV4, NF_PREFRAG_ERRORS, 1);
 				return NF_DROP;
 			}
-			nf_prefrag_ipv4_count(net, NF_PREFRAG_DF_CLEARED, 1);
+			nf_prefrag_count(net, NFPROTO_IPV4, NF_PREFRAG_DF_CLEARED, 1);
 			break;
 		default:
 			nf_prefrag_ipv4_send_too_big(skb, net, mtu);
-			nf_prefrag_ipv4_count(net, NF_PREFRAG_DF_REJECTED, 1);
+			nf_prefrag_count(net, NFPROTO_IPV4, NF_PREFRAG_REFUSED, 1);
 			return NF_DROP;
 		}
 	}
@@ -172,7 +150,6 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 	if (verdict != NF_ACCEPT)
 		return verdict;
 
-	nf_prefrag_output(net, NFPROTO_IPV4, state->sk, skb, mtu, state->okfn,
-			  nf_prefrag_ipv4_fragment);
+	nf_prefrag_output(&nf_prefrag_ipv4_family, skb, mtu, state);
 	return NF_STOLEN;
 }

@@ -13,7 +13,6 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_CLEARDF.h>
 #include <net/ip.h>
-#include "compat.h"
 #include "nf_prefrag.h"
 
 /* Shorter than @len on the wire (for a GSO aggregate: all its segments)? */

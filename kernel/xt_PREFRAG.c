@@ -17,13 +17,25 @@
 #define PREFRAG_HOOKS	((1 << NF_INET_PRE_ROUTING) | (1 << NF_INET_FORWARD) | \
 			 (1 << NF_INET_LOCAL_OUT) | (1 << NF_INET_POST_ROUTING))
 
+/* Our ABI's words for the core's (checkentry keeps them in range). */
+static const enum nf_prefrag_df_policy prefrag_df_policy[__XT_PREFRAG_DF_MAX] = {
+	[XT_PREFRAG_DF_REJECT]	= NF_PREFRAG_DF_REJECT,
+	[XT_PREFRAG_DF_KEEP]	= NF_PREFRAG_DF_KEEP,
+	[XT_PREFRAG_DF_CLEAR]	= NF_PREFRAG_DF_CLEAR,
+};
+
+static unsigned int prefrag_mtu(const struct xt_prefrag_info *info)
+{
+	return info->mtu == XT_PREFRAG_MTU_AUTO ? NF_PREFRAG_MTU_AUTO : info->mtu;
+}
+
 static unsigned int prefrag_tg4(struct sk_buff *skb,
 				const struct xt_action_param *par)
 {
 	const struct xt_prefrag_info *info = par->targinfo;
 
-	nf_prefrag_ipv4_mark(skb, xt_net(par), xt_hooknum(par), info->mtu,
-			     info->df_policy);
+	nf_prefrag_ipv4_mark(skb, xt_net(par), xt_hooknum(par), prefrag_mtu(info),
+			     prefrag_df_policy[info->df_policy]);
 	return XT_CONTINUE;
 }
 
@@ -32,7 +44,7 @@ static unsigned int prefrag_tg6(struct sk_buff *skb,
 {
 	const struct xt_prefrag_info *info = par->targinfo;
 
-	nf_prefrag_ipv6_mark(skb, xt_net(par), info->mtu);
+	nf_prefrag_ipv6_mark(skb, xt_net(par), prefrag_mtu(info));
 	return XT_CONTINUE;
 }
 
@@ -53,12 +65,12 @@ static int prefrag_tg_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_prefrag_info *info = par->targinfo;
 	bool ipv6 = par->family == NFPROTO_IPV6;
+	unsigned int min = ipv6 ? XT_PREFRAG_MTU_MIN_IPV6 : XT_PREFRAG_MTU_MIN;
 
 	if (par->family != NFPROTO_IPV4 && !ipv6 && par->family != NFPROTO_INET) {
 		pr_info_ratelimited("only for ip, ip6 and inet tables\n");
 		return -EINVAL;
 	}
-	unsigned int min = ipv6 ? XT_PREFRAG_MTU_MIN_IPV6 : XT_PREFRAG_MTU_MIN;
 
 	if (info->mtu != XT_PREFRAG_MTU_AUTO && info->mtu < min) {
 		pr_info_ratelimited("mtu %u is below the IPv%d minimum of %u\n",
@@ -107,6 +119,7 @@ static struct xt_target prefrag_tg_reg[] __read_mostly = {
 		.hooks		= PREFRAG_HOOKS,
 		.me		= THIS_MODULE,
 	},
+#if IS_ENABLED(CONFIG_IPV6)
 	{
 		.name		= "PREFRAG",
 		.revision	= 0,
@@ -118,6 +131,7 @@ static struct xt_target prefrag_tg_reg[] __read_mostly = {
 		.hooks		= PREFRAG_HOOKS,
 		.me		= THIS_MODULE,
 	},
+#endif
 	{	/* nft_compat falls back to this for inet tables */
 		.name		= "PREFRAG",
 		.revision	= 0,

@@ -21,8 +21,6 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <linux/netfilter_ipv6/ip6t_REJECT.h>
 #include <linux/netfilter/xt_REJECT_MTU.h>
-#include <net/ip.h>
-#include <net/ip6_route.h>
 #include <net/netfilter/ipv4/nf_reject.h>
 #include <net/netfilter/ipv6/nf_reject.h>
 #include "nf_prefrag.h"
@@ -42,18 +40,6 @@ static const u8 reject4_unreach_code[XT_REJECT_IPV4_FRAG_NEEDED] = {
 	[IPT_ICMP_HOST_PROHIBITED]	= ICMP_HOST_ANO,
 	[IPT_TCP_RESET]			= 0xff,
 	[IPT_ICMP_ADMIN_PROHIBITED]	= ICMP_PKT_FILTERED,
-};
-
-static const u8 reject6_unreach_code[XT_REJECT_IPV6_PKT_TOO_BIG] = {
-	[IP6T_ICMP6_NO_ROUTE]		= ICMPV6_NOROUTE,
-	[IP6T_ICMP6_ADM_PROHIBITED]	= ICMPV6_ADM_PROHIBITED,
-	[IP6T_ICMP6_NOT_NEIGHBOUR]	= ICMPV6_NOT_NEIGHBOUR,
-	[IP6T_ICMP6_ADDR_UNREACH]	= ICMPV6_ADDR_UNREACH,
-	[IP6T_ICMP6_PORT_UNREACH]	= ICMPV6_PORT_UNREACH,
-	[IP6T_ICMP6_ECHOREPLY]		= 0xff,
-	[IP6T_TCP_RESET]		= 0xff,
-	[IP6T_ICMP6_POLICY_FAIL]	= ICMPV6_POLICY_FAIL,
-	[IP6T_ICMP6_REJECT_ROUTE]	= ICMPV6_REJECT_ROUTE,
 };
 
 static unsigned int reject_mtu_tg4(struct sk_buff *skb,
@@ -79,45 +65,6 @@ static unsigned int reject_mtu_tg4(struct sk_buff *skb,
 		break;
 	}
 	return NF_DROP;
-}
-
-static unsigned int reject_mtu_tg6(struct sk_buff *skb,
-				   const struct xt_action_param *par)
-{
-	const struct xt_reject_info_v1 *info = par->targinfo;
-	int hook = xt_hooknum(par);
-	unsigned int mtu;
-
-	switch (XT_REJECT_TYPE(info->with)) {
-	case XT_REJECT_IPV6_PKT_TOO_BIG:
-		mtu = info->mtu ?: nf_prefrag_ipv6_route_mtu(skb);
-		if (nf_prefrag_fits(skb, mtu))
-			return XT_CONTINUE;
-		nf_prefrag_ipv6_send_too_big(skb, xt_net(par), mtu);
-		break;
-	case IP6T_TCP_RESET:
-		nf_send_reset6(xt_net(par), par->state->sk, skb, hook);
-		break;
-	default:
-		nf_send_unreach6(xt_net(par), skb,
-				 reject6_unreach_code[XT_REJECT_TYPE(info->with)],
-				 hook);
-		break;
-	}
-	return NF_DROP;
-}
-
-/* nft inet tables: the rule's type says which family's packets it is for. */
-static unsigned int reject_mtu_tg_inet(struct sk_buff *skb,
-				       const struct xt_action_param *par)
-{
-	const struct xt_reject_info_v1 *info = par->targinfo;
-
-	if (xt_family(par) == NFPROTO_IPV4 && info->with & XT_REJECT_INET_IPV4)
-		return reject_mtu_tg4(skb, par);
-	if (xt_family(par) == NFPROTO_IPV6 && info->with & XT_REJECT_INET_IPV6)
-		return reject_mtu_tg6(skb, par);
-	return XT_CONTINUE;
 }
 
 /* What both families check alike, given that family's numbering. */
@@ -195,6 +142,45 @@ static int reject_mtu_tg4_check(const struct xt_tgchk_param *par)
 				       reject4_unreach_code);
 }
 
+#if IS_ENABLED(CONFIG_IPV6)
+static const u8 reject6_unreach_code[XT_REJECT_IPV6_PKT_TOO_BIG] = {
+	[IP6T_ICMP6_NO_ROUTE]		= ICMPV6_NOROUTE,
+	[IP6T_ICMP6_ADM_PROHIBITED]	= ICMPV6_ADM_PROHIBITED,
+	[IP6T_ICMP6_NOT_NEIGHBOUR]	= ICMPV6_NOT_NEIGHBOUR,
+	[IP6T_ICMP6_ADDR_UNREACH]	= ICMPV6_ADDR_UNREACH,
+	[IP6T_ICMP6_PORT_UNREACH]	= ICMPV6_PORT_UNREACH,
+	[IP6T_ICMP6_ECHOREPLY]		= 0xff,
+	[IP6T_TCP_RESET]		= 0xff,
+	[IP6T_ICMP6_POLICY_FAIL]	= ICMPV6_POLICY_FAIL,
+	[IP6T_ICMP6_REJECT_ROUTE]	= ICMPV6_REJECT_ROUTE,
+};
+
+static unsigned int reject_mtu_tg6(struct sk_buff *skb,
+				   const struct xt_action_param *par)
+{
+	const struct xt_reject_info_v1 *info = par->targinfo;
+	int hook = xt_hooknum(par);
+	unsigned int mtu;
+
+	switch (XT_REJECT_TYPE(info->with)) {
+	case XT_REJECT_IPV6_PKT_TOO_BIG:
+		mtu = info->mtu ?: nf_prefrag_ipv6_route_mtu(skb);
+		if (nf_prefrag_fits(skb, mtu))
+			return XT_CONTINUE;
+		nf_prefrag_ipv6_send_too_big(skb, xt_net(par), mtu);
+		break;
+	case IP6T_TCP_RESET:
+		nf_send_reset6(xt_net(par), par->state->sk, skb, hook);
+		break;
+	default:
+		nf_send_unreach6(xt_net(par), skb,
+				 reject6_unreach_code[XT_REJECT_TYPE(info->with)],
+				 hook);
+		break;
+	}
+	return NF_DROP;
+}
+
 static int reject_mtu_tg6_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_reject_info_v1 *info = par->targinfo;
@@ -210,6 +196,22 @@ static int reject_mtu_tg6_check(const struct xt_tgchk_param *par)
 				       IP6T_TCP_RESET, XT_REJECT_MTU_MIN_IPV6,
 				       reject6_unreach_code);
 }
+#endif /* IS_ENABLED(CONFIG_IPV6) */
+
+/* nft inet tables: the rule's type says which family's packets it is for. */
+static unsigned int reject_mtu_tg_inet(struct sk_buff *skb,
+				       const struct xt_action_param *par)
+{
+	const struct xt_reject_info_v1 *info = par->targinfo;
+
+	if (xt_family(par) == NFPROTO_IPV4 && info->with & XT_REJECT_INET_IPV4)
+		return reject_mtu_tg4(skb, par);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (xt_family(par) == NFPROTO_IPV6 && info->with & XT_REJECT_INET_IPV6)
+		return reject_mtu_tg6(skb, par);
+#endif
+	return XT_CONTINUE;
+}
 
 static int reject_mtu_tg_inet_check(const struct xt_tgchk_param *par)
 {
@@ -222,8 +224,10 @@ static int reject_mtu_tg_inet_check(const struct xt_tgchk_param *par)
 	}
 	if (family == XT_REJECT_INET_IPV4)
 		return reject_mtu_tg4_check(par);
+#if IS_ENABLED(CONFIG_IPV6)
 	if (family == XT_REJECT_INET_IPV6)
 		return reject_mtu_tg6_check(par);
+#endif
 	pr_info_ratelimited("in inet tables the type must name its family\n");
 	return -EINVAL;
 }
@@ -239,6 +243,7 @@ static struct xt_target reject_mtu_tg_reg[] __read_mostly = {
 		.checkentry	= reject_mtu_tg4_check,
 		.me		= THIS_MODULE,
 	},
+#if IS_ENABLED(CONFIG_IPV6)
 	{
 		.name		= "REJECT",
 		.revision	= 1,
@@ -249,6 +254,7 @@ static struct xt_target reject_mtu_tg_reg[] __read_mostly = {
 		.checkentry	= reject_mtu_tg6_check,
 		.me		= THIS_MODULE,
 	},
+#endif
 	{	/* nft_compat falls back to this for inet tables */
 		.name		= "REJECT",
 		.revision	= 1,

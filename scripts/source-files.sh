@@ -3,7 +3,9 @@
 # tracks, or outside a git checkout the tree less build products.
 set -eu
 cd "$(dirname "$0")/.."
-if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+# Only a checkout of this project itself: a copy inside one (build/deb/src)
+# is not tracked there.
+if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
 	# Tracked files that still exist (a deletion not yet committed).
 	git ls-files | while IFS= read -r f; do
 		[ ! -e "$f" ] || printf '%s\0' "$f"

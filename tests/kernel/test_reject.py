@@ -10,29 +10,12 @@ import time
 
 import pytest
 
-from nettest import (PMTUDISC_DO, PMTUDISC_PROBE, capture, ping,
+from nettest import (ICMP, PMTUDISC_DO, PMTUDISC_PROBE, capture, icmp_too_big, ping,
                      tcp_transfer, udp_exchange, udp_socket)
-from topology import Routed
 
-ICMP, ICMPV6 = 1, 58
 IP_MTU, IPV6_MTU = 14, 24
 FRAG_NEEDED = "-j REJECT --reject-with icmp-frag-needed"
 PKT_TOO_BIG = "-j REJECT --reject-with icmp6-pkt-too-big"
-
-
-@pytest.fixture(scope="module")
-def routed(modules):
-    subprocess.run(["modprobe", "xt_REJECT_MTU"], check=True)
-    t = Routed()
-    yield t
-    t.delete()
-
-
-@pytest.fixture
-def net(routed, tmp_path):
-    routed.tmp = tmp_path
-    yield routed
-    routed.flush_rules()
 
 
 def route_mtu(ns, dst):
@@ -45,12 +28,6 @@ def route_mtu(ns, dst):
     if words[i + 1] == "lock":
         return int(words[i + 2]), True
     return int(words[i + 1]), False
-
-
-def icmp_too_big(packets, v6=False):
-    want = (2, 0) if v6 else (3, 4)
-    return [p.icmp()[2] for p in packets
-            if p.proto == (ICMPV6 if v6 else ICMP) and p.icmp()[:2] == want]
 
 
 def sender_learns(ns, dst, port, too_big, mtu):
@@ -240,39 +217,6 @@ def test_ipv6_loopback_sender_learns_the_mtu(net, report):
            f"{'never' if learnt is None else f'{learnt * 1000:.1f} ms'}, "
            f"next oversized send {'refused' if refused else 'sent'}")
     assert first == errno.EPERM and learnt is not None and refused
-
-
-# --------------------------------------------------------- IPv6 PREFRAG
-
-def test_ipv6_prefrag_local_traffic_is_fragmented_at_the_source(net):
-    sizes = [1000, 1400, 3000, 8000]
-    net.h1.sh("ip6tables-legacy -t mangle -A POSTROUTING -o eth0 -j PREFRAG --mtu 1300")
-    with capture(net.h1, "eth0", f"{net.tmp}/h1.pcap", "ip6", v6=True) as wire:
-        res = udp_exchange(net.h1, net.h2, net.H2_6, sizes)
-    assert all(ok for ok, _ in res.values()), res
-    udp = [p for p in wire if p.src == net.H1_6 and p.proto == 17]
-    assert max(p.total_len for p in udp) <= 1300
-    assert any(p.is_fragment and p.offset == 0 for p in udp)
-    c = net.h1.counters()
-    assert c["ipv6_packets_fragmented"] == 3 and c["ipv6_errors"] == 0
-
-
-def test_ipv6_prefrag_forwarded_traffic_gets_packet_too_big(net):
-    """A router must not fragment IPv6: the sender hears the MTU and
-    fragments itself."""
-    net.r.sh("ip6tables-legacy -t mangle -A FORWARD -j PREFRAG --mtu 1300")
-    with capture(net.h1, "eth0", f"{net.tmp}/h1.pcap", "ip6", v6=True) as wire:
-        res = udp_exchange(net.h1, net.h2, net.H2_6, [1400, 1401], gap=0.2)
-    assert res[1400][0] is False and res[1401][0] is True
-    assert icmp_too_big(wire, v6=True) == [1300]
-    assert any(p.is_fragment for p in wire if p.src == net.H1_6 and p.proto == 17)
-    assert net.r.counters()["ipv6_df_rejected"] == 1
-
-
-def test_ipv6_prefrag_refuses_df_policy(net, kmsg):
-    r = net.r.run("ip6tables-legacy -t mangle -A POSTROUTING -j PREFRAG --df clear",
-                  check=False)
-    assert r.returncode != 0
 
 
 # ------------------------------------------- without our kernel module

@@ -60,3 +60,17 @@ def test_packaged_binaries_are_hardened(binary):
     for feature in ("Stack protected: yes", "Fortify Source functions: yes",
                     "Read-only relocations: yes", "Immediate binding: yes"):
         assert feature in out, out
+
+
+def test_dkms_package_holds_the_module_sources_and_nothing_built():
+    version = VERSION
+    deb = os.path.join(TOP, "build", "deb", f"nf-prefrag-dkms_{version}_all.deb")
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True,
+                             text=True, check=True).stdout
+    src = f"./usr/src/nf-prefrag-{version}/"
+    for needed in ("dkms.conf", "kernel/Kbuild", "kernel/Makefile", "kernel/xt_PREFRAG.c",
+                   "kernel/nf_prefrag_output.c", "kernel/probes/run.sh",
+                   "kernel/include/uapi/linux/netfilter/xt_PREFRAG.h"):
+        assert src + needed in listing, needed
+    for built in (".o\n", ".ko\n", ".cmd\n", "compat-probed.h", "Module.symvers"):
+        assert built not in listing, built

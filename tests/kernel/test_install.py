@@ -1,10 +1,14 @@
-"""Runs very last: `make install` on the (throwaway) guest system, then
-plain iptables, with no XTABLES_LIBDIR, uses our plugins; `make uninstall`
-gives iptables its own REJECT back."""
+"""Very last (runs_last): `make install` on the (throwaway) guest system,
+then plain iptables, with no XTABLES_LIBDIR, uses our plugins; `make
+uninstall` gives iptables its own REJECT back."""
 import os
 import subprocess
 
+import pytest
+
 from nettest import TOP, Netns
+
+pytestmark = pytest.mark.runs_last(2)
 
 ENV = {k: v for k, v in os.environ.items() if k != "XTABLES_LIBDIR"}
 XTLIBDIR = subprocess.run(["pkg-config", "--variable=xtlibdir", "xtables"],
@@ -44,27 +48,5 @@ def test_make_install_and_uninstall(modules):
             n.delete()
     finally:
         make("uninstall")
-    assert not os.path.exists(f"{XTLIBDIR}/libipt_REJECT.so.iptables")
-    assert "icmp-frag-needed" not in reject_help() and "tcp-reset" in reject_help()
-
-
-def test_plugin_package_installs_and_removes_cleanly(modules):
-    """The Debian package (make deb, built before the guest boots) diverts
-    iptables' own REJECT plugins, and gives them back when removed."""
-    debs = [f for f in os.listdir(os.path.join(TOP, "build", "deb"))
-            if f.startswith("xtables-nf-prefrag_") and f.endswith(".deb")]
-    assert len(debs) == 1
-    r = subprocess.run(["dpkg", "-i", os.path.join(TOP, "build", "deb", debs[0])],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    try:
-        assert os.path.exists(f"{XTLIBDIR}/libipt_REJECT.so.iptables")
-        assert "icmp-frag-needed" in reject_help()
-        r = subprocess.run(["ip6tables-legacy", "-j", "PREFRAG", "--help"],
-                           capture_output=True, text=True, env=ENV)
-        assert "1280-65535" in r.stdout
-    finally:
-        r = subprocess.run(["dpkg", "-r", "xtables-nf-prefrag"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
     assert not os.path.exists(f"{XTLIBDIR}/libipt_REJECT.so.iptables")
     assert "icmp-frag-needed" not in reject_help() and "tcp-reset" in reject_help()

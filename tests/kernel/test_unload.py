@@ -1,6 +1,11 @@
-"""Runs last: after all that traffic, the modules unload cleanly, and
-iptables loads them again on its own (as after a DKMS install)."""
+"""After every other test (runs_last): after all that traffic, the modules
+unload cleanly, and iptables loads them again on its own (as after a DKMS
+install)."""
 import subprocess
+
+import pytest
+
+pytestmark = pytest.mark.runs_last(1)
 
 
 def sh(cmd):
