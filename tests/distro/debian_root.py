@@ -120,12 +120,17 @@ class DebianRoot:
         subprocess.run(["git", "-C", target, "add", "-A"], check=True)
         return target
 
+    def mounted(self):
+        with open("/proc/mounts") as f:
+            return [line.split()[1] for line in f
+                    if line.split()[1].startswith(self.path + "/")]
+
     def remove(self):
-        for target in reversed(self.mounts):
+        """Unmount (also what an earlier run that died left), then delete."""
+        for target in sorted(set(self.mounts + self.mounted()), reverse=True):
             subprocess.run(["umount", "-l", target], check=False)
         self.mounts = []
         # Never follow a bind mount into the host: only remove when none is left.
-        with open("/proc/mounts") as f:
-            if any(line.split()[1].startswith(self.path + "/") for line in f):
-                raise RuntimeError(f"{self.path}: still mounted, not removing")
+        if self.mounted():
+            raise RuntimeError(f"{self.path}: still mounted, not removing")
         shutil.rmtree(self.path, ignore_errors=True)
