@@ -8,6 +8,7 @@
 #   make install      plugins, nft-prefrag, man pages, modprobe.d file
 #   make dkms-install the kernel modules, with DKMS, for every kernel with headers
 #   make deb          Debian packages (nf-prefrag-dkms, xtables-nf-prefrag) in build/deb
+#   make lint         lintian on them (pedantic)
 #
 # Variables that call pkg-config are expanded when a recipe runs, not when
 # this file is read, so that "make setup demo" works on a machine that had
@@ -107,9 +108,19 @@ dkms-uninstall:
 deb:
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
 	sh scripts/source-files.sh | tar -C $(TOP) --null -T - -cf - | tar -C $(BUILD)/deb/src -xf -
-	cd $(BUILD)/deb/src && dpkg-buildpackage -us -uc >../build.log 2>&1 || \
+	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
 		{ tail -40 ../build.log; exit 1; }
 	@ls $(BUILD)/deb/*.deb
+
+# lintian (pedantic, nothing may be reported) on the binary packages and on
+# a source package made from the same files.  (A Debian revision in the
+# version is for binary builds: the source format is native.)
+lint: deb
+	rm -rf $(BUILD)/lint && mkdir -p $(BUILD)/lint/src
+	sh scripts/source-files.sh | tar -C $(TOP) --null -T - -cf - | tar -C $(BUILD)/lint/src -xf -
+	cd $(BUILD)/lint && dpkg-source -b src >/dev/null
+	lintian --pedantic -E -I --fail-on error,warning,info,pedantic \
+		$(BUILD)/deb/*.changes $(BUILD)/lint/*.dsc
 
 demo: all
 	/usr/bin/python3 tests/guest/vm.py --timeout 600 -- /usr/bin/python3 tests/demo/demo.py
@@ -132,4 +143,4 @@ clean:
 	rm -rf kernel/.tmp_versions
 
 .PHONY: all setup modules plugins nft man install uninstall dkms-src dkms-install \
-	dkms-uninstall deb demo check bench checkpatch clean
+	dkms-uninstall deb lint demo check bench checkpatch clean

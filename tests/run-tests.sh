@@ -30,8 +30,7 @@ echo "== dkms"
 sh scripts/dkms-check.sh
 
 echo "== packages"
-make -s deb
-lintian --pedantic -E -I --fail-on error,warning,info,pedantic build/deb/*.changes
+make -s lint
 
 echo "== userspace tests (host)"
 $PY -m pytest -q -p no:cacheprovider tests/userspace
