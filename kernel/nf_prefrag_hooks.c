@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nf_prefrag core: the stamp a rule leaves on a packet, and the per-netns
- * POSTROUTING hooks that take it, registered only while rules need them
- * (counted as nf_defrag counts its users).
+ * nf_prefrag core: the per-netns POSTROUTING hooks that cut what rules
+ * marked, registered only while rules need them (counted as nf_defrag
+ * counts its users).
  */
 #include <linux/mutex.h>
-#include <linux/random.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <net/netns/generic.h>
@@ -15,7 +14,6 @@
 
 struct nf_prefrag_hooks_net {
 	unsigned int	users[NF_PREFRAG_NUM_FAMILIES];
-	u64		stamp_key;
 };
 
 static unsigned int nf_prefrag_hooks_net_id __read_mostly;
@@ -116,49 +114,6 @@ void nf_prefrag_hook_put(struct net *net, u8 family)
 }
 EXPORT_SYMBOL_GPL(nf_prefrag_hook_put);
 
-static struct nf_prefrag_stamp *nf_prefrag_stamp_of(struct sk_buff *skb)
-{
-	return (struct nf_prefrag_stamp *)&skb->cb[NF_PREFRAG_STAMP_OFFSET];
-}
-
-static u64 nf_prefrag_stamp_check(const struct sk_buff *skb, struct net *net)
-{
-	return nf_prefrag_hooks_pernet(net)->stamp_key ^ (u64)(uintptr_t)skb;
-}
-
-void nf_prefrag_stamp_set(struct sk_buff *skb, struct net *net,
-			  const struct nf_prefrag_stamp *stamp)
-{
-	struct nf_prefrag_stamp *s = nf_prefrag_stamp_of(skb);
-	u64 check = nf_prefrag_stamp_check(skb, net);
-	u8 lifted = 0;
-
-	/* The last rule's decision wins, but the DF lift must still be undone. */
-	if (s->check == check)
-		lifted = s->flags & NF_PREFRAG_STAMP_LIFTED_DF;
-	*s = *stamp;
-	s->flags |= lifted;
-	s->check = check;
-}
-
-bool nf_prefrag_stamp_take(struct sk_buff *skb, struct net *net,
-			   struct nf_prefrag_stamp *stamp)
-{
-	struct nf_prefrag_stamp *s = nf_prefrag_stamp_of(skb);
-
-	if (s->check != nf_prefrag_stamp_check(skb, net))
-		return false;
-	*stamp = *s;
-	s->check = 0;	/* acts once: not again on the encrypted packet */
-	return true;
-}
-
-static int __net_init nf_prefrag_hooks_net_init(struct net *net)
-{
-	nf_prefrag_hooks_pernet(net)->stamp_key = get_random_u64();
-	return 0;
-}
-
 static void __net_exit nf_prefrag_hooks_net_exit(struct net *net)
 {
 	struct nf_prefrag_hooks_net *hn = nf_prefrag_hooks_pernet(net);
@@ -175,7 +130,6 @@ static void __net_exit nf_prefrag_hooks_net_exit(struct net *net)
 }
 
 static struct pernet_operations nf_prefrag_hooks_net_ops = {
-	.init	= nf_prefrag_hooks_net_init,
 	.exit	= nf_prefrag_hooks_net_exit,
 	.id	= &nf_prefrag_hooks_net_id,
 	.size	= sizeof(struct nf_prefrag_hooks_net),

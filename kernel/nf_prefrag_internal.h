@@ -28,7 +28,8 @@ struct nf_prefrag_stamp {
 #define NF_PREFRAG_STAMP_OFFSET	(sizeof_field(struct sk_buff, cb) - \
 				 sizeof(struct nf_prefrag_stamp))
 
-/* nf_prefrag_hooks.c: the stamp, and the hooks that take it. */
+/* nf_prefrag_stamp.c */
+void nf_prefrag_stamp_init(void);
 void nf_prefrag_stamp_set(struct sk_buff *skb, struct net *net,
 			  const struct nf_prefrag_stamp *stamp);
 bool nf_prefrag_stamp_take(struct sk_buff *skb, struct net *net,

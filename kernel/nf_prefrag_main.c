@@ -4,7 +4,8 @@
  * brought up in the order they use each other (counters first, the hooks
  * that cut last).
  *
- *   nf_prefrag_hooks.c   the stamp a rule leaves, the hooks that take it
+ *   nf_prefrag_stamp.c   the decision a rule leaves on a packet
+ *   nf_prefrag_hooks.c   the POSTROUTING hooks, registered while rules need them
  *   nf_prefrag_ipv4.c    IPv4: marking, DF and ID, the POSTROUTING decision
  *   nf_prefrag_ipv6.c    IPv6: the same, for the packets this host sends
  *   nf_prefrag_output.c  segmenting, cutting and sending on what was stolen
@@ -26,6 +27,7 @@ static int __init nf_prefrag_init(void)
 	/* ... where segmentation writes its own: take it before segmenting. */
 	BUILD_BUG_ON(SKB_GSO_CB_OFFSET > NF_PREFRAG_STAMP_OFFSET);
 
+	nf_prefrag_stamp_init();
 	err = nf_prefrag_stats_init();
 	if (err)
 		return err;
