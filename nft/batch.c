@@ -183,8 +183,10 @@ static void *rewrite_iov(const struct iovec *iov, size_t *len)
 		return NULL;
 	room = iov->iov_len + (size_t)rules * GROWTH * (rw.n ? rw.n : 1);
 	out = pos = calloc(1, room);
-	if (!out)
+	if (!out) {
+		rw.bad = true;	/* never send the placeholders as they are */
 		return NULL;
+	}
 	nlh = iov->iov_base;
 	left = iov->iov_len;
 	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
