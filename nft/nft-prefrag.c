@@ -31,46 +31,30 @@
 #include "sources.h"
 #include "statements.h"
 
-static char *read_all(FILE *f)
-{
-	size_t len = 0, cap = 4096, got;
-	char *buf = malloc(cap);
+/* Our targets' modules (the kernel autoloads them for ip/ip6 tables only). */
+static const struct {
+	const char *target, *module;
+} target_modules[] = {
+	{ "PREFRAG",	"xt_PREFRAG" },
+	{ "CLEARDF",	"xt_CLEARDF" },
+	{ "REJECT",	"xt_REJECT_MTU" },
+};
 
-	while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += got;
-		if (cap - len - 1 == 0) {
-			char *bigger = realloc(buf, cap *= 2);
+#define NUM_TARGET_MODULES	(sizeof(target_modules) / sizeof(target_modules[0]))
 
-			if (!bigger) {
-				free(buf);
-				return NULL;
-			}
-			buf = bigger;
-		}
-	}
-	if (buf)
-		buf[len] = '\0';
-	return buf;
-}
-
-/* What our targets need in the kernel; the kernel only autoloads for ip/ip6. */
+/* What our targets need in the kernel, loaded before nft asks for them. */
 static void load_modules(const struct statement *stmts, size_t n_stmts)
 {
-	const char *argv[8] = { "modprobe", "-q", "-a" };
-	size_t i, n = 3;
+	const char *argv[3 + NUM_TARGET_MODULES + 1] = { "modprobe", "-q", "-a" };
+	size_t i, m, n = 3;
 	pid_t pid;
 
-	for (i = 0; i < n_stmts && n < 7; i++) {
-		const char *mod = strcmp(stmts[i].target, "PREFRAG") == 0 ? "xt_PREFRAG" :
-				  strcmp(stmts[i].target, "CLEARDF") == 0 ? "xt_CLEARDF" :
-				  "xt_REJECT_MTU";
-		size_t j;
-
-		for (j = 3; j < n && strcmp(argv[j], mod); j++)
-			;
-		if (j == n)
-			argv[n++] = mod;
-	}
+	for (m = 0; m < NUM_TARGET_MODULES; m++)
+		for (i = 0; i < n_stmts; i++)
+			if (strcmp(stmts[i].target, target_modules[m].target) == 0) {
+				argv[n++] = target_modules[m].module;
+				break;
+			}
 	pid = fork();
 	if (pid == 0) {
 		execvp("modprobe", (char **)argv);
@@ -83,14 +67,11 @@ static void load_modules(const struct statement *stmts, size_t n_stmts)
 /* Which of our modules the running kernel can't load, and what fixes it. */
 static void explain_missing_modules(void)
 {
-	static const char *const modules[] = {
-		"xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU",
-	};
 	char hint[512];
-	size_t i;
+	size_t m;
 
-	for (i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)
-		if (nf_prefrag_module_state(modules[i], hint, sizeof(hint)) !=
+	for (m = 0; m < NUM_TARGET_MODULES; m++)
+		if (nf_prefrag_module_state(target_modules[m].module, hint, sizeof(hint)) !=
 		    NF_PREFRAG_MODULE_LOADED && hint[0])
 			fprintf(stderr, "nft-prefrag: %s\n", hint);
 }
@@ -229,7 +210,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "nft-prefrag: %s: %s\n", o.file, strerror(errno));
 			return 1;
 		}
-		text = read_all(f);
+		text = sources_read(f);
 		if (f != stdin)
 			fclose(f);
 		name = strcmp(o.file, "-") ? o.file : "/dev/stdin";

@@ -16,21 +16,27 @@
 /* Where nft looks for relative includes after -I (Debian's build). */
 #define NFT_DEFAULT_INCLUDE_DIR	"/etc"
 
-static char *read_file(const char *path)
+char *sources_read(FILE *f)
 {
 	char *text = NULL;
 	size_t len = 0;
+
+	if (getdelim(&text, &len, '\0', f) < 0) {
+		free(text);
+		text = ferror(f) ? NULL : strdup("");	/* an empty file is one */
+	}
+	return text;
+}
+
+static char *read_file(const char *path)
+{
 	FILE *f = fopen(path, "r");
+	char *text;
 
 	if (!f)
 		return NULL;
-	if (getdelim(&text, &len, '\0', f) < 0 && !feof(f)) {
-		free(text);
-		text = NULL;
-	}
+	text = sources_read(f);
 	fclose(f);
-	if (!text)
-		text = strdup("");
 	return text;
 }
 
@@ -171,16 +177,16 @@ static const char *skip_string_or_comment(const char *p)
 static int redirect_includes(struct sources *s, const char *text, int depth,
 			     char **out)
 {
-	size_t cap = strlen(text) + 1, len = 0;
 	const char *p = text, *copied = text;
-	char *buf = malloc(cap);
+	size_t len;
+	int ret = 0;
+	FILE *buf = open_memstream(out, &len);
 
 	if (!buf)
 		return -1;
-	while (*p) {
+	while (*p && !ret) {
 		const char *next = skip_string_or_comment(p), *open, *close;
-		char *pattern, *copy;
-		size_t need;
+		char *pattern, *copy = NULL;
 
 		if (next) {
 			p = next;
@@ -198,44 +204,22 @@ static int redirect_includes(struct sources *s, const char *text, int depth,
 			continue;
 		}
 		pattern = strndup(open + 1, close - open - 1);
-		if (!pattern || include(s, pattern, depth, &copy)) {
-			free(pattern);
-			free(buf);
-			return -1;
-		}
+		ret = pattern ? include(s, pattern, depth, &copy) : -1;
 		free(pattern);
 		p = close + 1;
-		if (!copy)
-			continue;
-		need = len + (open + 1 - copied) + strlen(copy) + strlen(close) + 1;
-		if (need > cap) {
-			char *bigger = realloc(buf, cap = need);
-
-			if (!bigger) {
-				free(copy);
-				free(buf);
-				return -1;
-			}
-			buf = bigger;
+		if (copy) {
+			fwrite(copied, 1, open + 1 - copied, buf);
+			fputs(copy, buf);
+			copied = close;
+			free(copy);
 		}
-		memcpy(buf + len, copied, open + 1 - copied);
-		len += open + 1 - copied;
-		memcpy(buf + len, copy, strlen(copy));
-		len += strlen(copy);
-		copied = close;
-		free(copy);
 	}
-	if (len + strlen(copied) + 1 > cap) {
-		char *bigger = realloc(buf, len + strlen(copied) + 1);
-
-		if (!bigger) {
-			free(buf);
-			return -1;
-		}
-		buf = bigger;
+	fputs(copied, buf);
+	if (fclose(buf) || ret) {
+		free(*out);
+		*out = NULL;
+		return -1;
 	}
-	strcpy(buf + len, copied);
-	*out = buf;
 	return 0;
 }
 
@@ -243,7 +227,9 @@ static int redirect_includes(struct sources *s, const char *text, int depth,
 static int prepare(struct sources *s, const char *name, char *text,
 		   const char *path, int depth)
 {
-	struct source *v = realloc(s->v, (s->n + 1) * sizeof(*v)), *src;
+	struct source *v = realloc(s->v, (s->n + 1) * sizeof(*v));
+	/* Included files are added after this one: s->v may move, @me stays. */
+	size_t me = s->n;
 	char *final = NULL;
 
 	if (!v) {
@@ -251,27 +237,21 @@ static int prepare(struct sources *s, const char *name, char *text,
 		return -1;
 	}
 	s->v = v;
-	src = &v[s->n++];
-	memset(src, 0, sizeof(*src));
-	src->name = strdup(name);
-	src->text = text;
-	if (!src->name || statements_rewrite(name, text, s->nstmts, &src->rw) ||
-	    add_statements(s, &src->rw))
-		return -1;	/* src->path stays NULL: the error was printed */
-	/* Included files come after this one in s->v: find it by index. */
-	{
-		size_t me = src - s->v;
-
-		if (redirect_includes(s, s->v[me].rw.text, depth, &final) ||
-		    write_file(path, final)) {
-			free(final);
-			s->v[me].path = NULL;
-			return -1;
-		}
-		s->v[me].path = strdup(path);
+	s->n++;
+	memset(&v[me], 0, sizeof(v[me]));
+	v[me].name = strdup(name);
+	v[me].text = text;
+	if (!v[me].name || statements_rewrite(name, text, s->nstmts, &v[me].rw) ||
+	    add_statements(s, &v[me].rw))
+		return -1;	/* its path stays NULL: the error was printed */
+	if (redirect_includes(s, s->v[me].rw.text, depth, &final) ||
+	    write_file(path, final)) {
+		free(final);
+		return -1;
 	}
 	free(final);
-	return 0;
+	s->v[me].path = strdup(path);
+	return s->v[me].path ? 0 : -1;
 }
 
 int sources_prepare(struct sources *s, const char *name, const char *text)

@@ -10,6 +10,7 @@
 #define NFT_PREFRAG_SOURCES_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "statements.h"
 
 struct source {
@@ -28,6 +29,9 @@ struct sources {
 	char		**include_dirs;	/* -I, then nft's default */
 	size_t		ninclude;
 };
+
+/* All of @f, as a string; NULL on a read error. */
+char *sources_read(FILE *f);
 
 /* -I DIR, searched before nft's default for relative includes. */
 int sources_add_include_dir(struct sources *s, const char *dir);
