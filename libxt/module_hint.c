@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include "module_hint.h"
 
@@ -16,13 +15,12 @@
  */
 #define DKMS_STATE	"/var/lib/dkms/nf-prefrag"
 
-static int path_exists(const char *fmt, const char *a, const char *b)
+static int module_loaded(const char *module)
 {
 	char path[512];
-	struct stat st;
 
-	snprintf(path, sizeof(path), fmt, a, b);
-	return stat(path, &st) == 0;
+	snprintf(path, sizeof(path), "/sys/module/%s", module);
+	return access(path, F_OK) == 0;
 }
 
 /* modules.dep lines start "path/NAME.ko[.xz|.zst|.gz]:" */
@@ -60,14 +58,14 @@ nf_prefrag_module_state(const char *module, char *hint, size_t len)
 
 	if (hint && len)
 		hint[0] = '\0';
-	if (path_exists("/sys/module/%s%s", module, ""))
+	if (module_loaded(module))
 		return NF_PREFRAG_MODULE_LOADED;
 	if (access("/proc/modules", F_OK) != 0 || uname(&u) != 0)
 		return NF_PREFRAG_MODULE_UNKNOWN;
 
 	if (listed_in_modules_dep(u.release, module))
 		s = NF_PREFRAG_MODULE_INSTALLED;
-	else if (path_exists("%s%s", DKMS_STATE, ""))
+	else if (access(DKMS_STATE, F_OK) == 0)
 		s = NF_PREFRAG_MODULE_NOT_BUILT;
 	else
 		s = NF_PREFRAG_MODULE_NOT_INSTALLED;
