@@ -105,9 +105,13 @@ dkms-uninstall:
 
 # Built from the files git tracks (or, outside git, from the tree less
 # every build product), so that nothing built here is shipped.
+# copy_sources DIR: the project's source files (scripts/source-files.sh) into DIR.
+copy_sources = rm -rf $(1) && mkdir -p $(1) && sh scripts/source-files.sh | \
+	tar -C $(TOP) --null -T - -cf - | tar -C $(1) -xf -
+
 deb:
-	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
-	sh scripts/source-files.sh | tar -C $(TOP) --null -T - -cf - | tar -C $(BUILD)/deb/src -xf -
+	rm -rf $(BUILD)/deb
+	$(call copy_sources,$(BUILD)/deb/src)
 	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
 		{ tail -40 ../build.log; exit 1; }
 	@ls $(BUILD)/deb/*.deb
@@ -116,8 +120,8 @@ deb:
 # a source package made from the same files.  (A Debian revision in the
 # version is for binary builds: the source format is native.)
 lint: deb
-	rm -rf $(BUILD)/lint && mkdir -p $(BUILD)/lint/src
-	sh scripts/source-files.sh | tar -C $(TOP) --null -T - -cf - | tar -C $(BUILD)/lint/src -xf -
+	rm -rf $(BUILD)/lint
+	$(call copy_sources,$(BUILD)/lint/src)
 	cd $(BUILD)/lint && dpkg-source -b src >/dev/null
 	lintian --pedantic -E -I --fail-on error,warning,info,pedantic \
 		$(BUILD)/deb/*.changes $(BUILD)/lint/*.dsc
