@@ -28,6 +28,12 @@ enum nf_prefrag_df_policy {
 	NF_PREFRAG_DF_CLEAR,	/* clear DF, a fresh IP ID, cut it */
 };
 
+/* What becomes of TCP that is too big. */
+enum nf_prefrag_tcp_mode {
+	NF_PREFRAG_TCP_FRAGMENT,	/* as any other packet */
+	NF_PREFRAG_TCP_SEGMENT,		/* re-segmented to fit: no fragments, DF kept */
+};
+
 /* A rule's MTU: a number, or this for the MTU of the packet's route. */
 #define NF_PREFRAG_MTU_AUTO	0
 
@@ -40,6 +46,7 @@ enum nf_prefrag_counter {
 	NF_PREFRAG_TRANSPORT_SKIPPED,	/* left whole: next hop is a transport-mode SA */
 	NF_PREFRAG_ENCRYPTED_SKIPPED,	/* left whole: IPsec output, already encrypted */
 	NF_PREFRAG_GSO_SEGMENTED,	/* GSO packets segmented before cutting */
+	NF_PREFRAG_TCP_SEGMENTED,	/* TCP packets re-segmented to fit */
 	NF_PREFRAG_ERRORS,		/* dropped: no memory, bad packet */
 	NF_PREFRAG_TOO_BIG_SENT,	/* ICMP frag-needed / ICMPv6 too big sent */
 	NF_PREFRAG_TOO_BIG_LIMITED,	/* ... not sent: over the rate limit */
@@ -59,7 +66,8 @@ void nf_prefrag_hook_put(struct net *net, u8 family);
 /* Called by a rule: cut this packet at the end of POSTROUTING. */
 void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
 			  unsigned int hook, unsigned int mtu,
-			  enum nf_prefrag_df_policy df_policy);
+			  enum nf_prefrag_df_policy df_policy,
+			  enum nf_prefrag_tcp_mode tcp_mode);
 
 /* A fresh IP ID (one per GSO segment), and DF cleared if asked. */
 int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,
@@ -75,12 +83,14 @@ void nf_prefrag_ipv4_send_too_big(struct sk_buff *skb, struct net *net,
 
 #if IS_ENABLED(CONFIG_IPV6)
 void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
-			  unsigned int mtu);
+			  unsigned int hook, unsigned int mtu,
+			  enum nf_prefrag_tcp_mode tcp_mode);
 void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb, struct net *net,
 				  unsigned int mtu);
 #else
 static inline void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
-					unsigned int mtu)
+					unsigned int hook, unsigned int mtu,
+					enum nf_prefrag_tcp_mode tcp_mode)
 {
 }
 

@@ -23,6 +23,7 @@ struct nf_prefrag_stamp {
 	u8	df_policy;	/* enum nf_prefrag_df_policy */
 	u8	flags;
 #define NF_PREFRAG_STAMP_LIFTED_DF	0x01	/* we set skb->ignore_df: undo it */
+#define NF_PREFRAG_STAMP_TCP_SEGMENT	0x02	/* NF_PREFRAG_TCP_SEGMENT */
 };
 
 #define NF_PREFRAG_STAMP_OFFSET	(sizeof_field(struct sk_buff, cb) - \
@@ -44,6 +45,9 @@ struct nf_prefrag_family {
 					  struct sk_buff *skb));
 	/* The MTU the fragmenter cuts to; 0 on what leaves. */
 	void	(*set_frag_max_size)(struct sk_buff *skb, unsigned int mtu);
+	/* TCP: SKB_GSO_TCPV4 or SKB_GSO_TCPV6; the pseudo-header's sum. */
+	unsigned int	gso_tcp_type;
+	__wsum	(*tcp_pseudo_sum)(const struct sk_buff *skb, unsigned int len);
 };
 
 /*
@@ -56,6 +60,21 @@ bool nf_prefrag_left_whole(u8 family, struct sk_buff *skb, struct net *net,
 void nf_prefrag_output(const struct nf_prefrag_family *family,
 		       struct sk_buff *skb, unsigned int mtu,
 		       const struct nf_hook_state *state);
+
+/* nf_prefrag_tcp.c: "tcp segment", for a TCP packet too big for @mtu. */
+enum nf_prefrag_tcp_fit {
+	NF_PREFRAG_TCP_UNFIT,		/* may not be re-segmented: cut it */
+	NF_PREFRAG_TCP_RESIZED,		/* a GSO packet whose segments fit now */
+	NF_PREFRAG_TCP_CUT_HERE,	/* steal it, nf_prefrag_tcp_output() */
+	NF_PREFRAG_TCP_NO_MEMORY,	/* drop it */
+};
+
+enum nf_prefrag_tcp_fit nf_prefrag_tcp_fit(const struct nf_prefrag_family *family,
+					   struct sk_buff *skb, struct net *net,
+					   unsigned int thoff, unsigned int mtu);
+void nf_prefrag_tcp_output(const struct nf_prefrag_family *family,
+			   struct sk_buff *skb, unsigned int thoff,
+			   unsigned int mtu, const struct nf_hook_state *state);
 
 /* The POSTROUTING hook functions, one per family. */
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,

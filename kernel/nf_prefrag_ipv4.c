@@ -8,6 +8,7 @@
 #include <net/checksum.h>
 #include <net/ip.h>
 #include <net/route.h>
+#include <net/tcp.h>
 #include "nf_prefrag_internal.h"
 
 static bool nf_prefrag_ipv4_df(const struct sk_buff *skb)
@@ -15,22 +16,38 @@ static bool nf_prefrag_ipv4_df(const struct sk_buff *skb)
 	return ip_hdr(skb)->frag_off & htons(IP_DF);
 }
 
+/* The TCP header's offset, or 0: not TCP, or a fragment of it. */
+static unsigned int nf_prefrag_ipv4_tcp_offset(const struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+
+	if (iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
+		return 0;
+	return skb_network_offset(skb) + ip_hdrlen(skb);
+}
+
 void nf_prefrag_ipv4_mark(struct sk_buff *skb, struct net *net,
 			  unsigned int hook, unsigned int mtu,
-			  enum nf_prefrag_df_policy df_policy)
+			  enum nf_prefrag_df_policy df_policy,
+			  enum nf_prefrag_tcp_mode tcp_mode)
 {
 	struct nf_prefrag_stamp stamp = {
 		.mtu		= mtu,
 		.df_policy	= df_policy,
 	};
+	bool segment = tcp_mode == NF_PREFRAG_TCP_SEGMENT &&
+		       nf_prefrag_ipv4_tcp_offset(skb);
 
+	if (tcp_mode == NF_PREFRAG_TCP_SEGMENT)
+		stamp.flags |= NF_PREFRAG_STAMP_TCP_SEGMENT;
 	/*
 	 * ip_forward() refuses a DF packet too big for its route (the tunnel)
 	 * before FORWARD, so our DF policy would never get to act on it.  In
 	 * PREROUTING, let such packets through ip_forward() with ignore_df;
 	 * the POSTROUTING hook undoes that and decides with the real MTU.
 	 */
-	if (hook == NF_INET_PRE_ROUTING && df_policy != NF_PREFRAG_DF_KEEP &&
+	if (hook == NF_INET_PRE_ROUTING &&
+	    (df_policy != NF_PREFRAG_DF_KEEP || segment) &&
 	    !skb->ignore_df && nf_prefrag_ipv4_df(skb) &&
 	    (mtu == NF_PREFRAG_MTU_AUTO || skb->len > mtu)) {
 		skb->ignore_df = 1;
@@ -96,12 +113,65 @@ static void nf_prefrag_ipv4_set_frag_max_size(struct sk_buff *skb,
 	IPCB(skb)->frag_max_size = mtu;
 }
 
+static __wsum nf_prefrag_ipv4_tcp_pseudo_sum(const struct sk_buff *skb,
+					     unsigned int len)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+
+	return csum_tcpudp_nofold(iph->saddr, iph->daddr, len, IPPROTO_TCP, 0);
+}
+
 /* ip_do_fragment() cuts to min(route MTU, frag_max_size), DF or not. */
 static const struct nf_prefrag_family nf_prefrag_ipv4_family = {
 	.nfproto		= NFPROTO_IPV4,
 	.fragment		= ip_do_fragment,
 	.set_frag_max_size	= nf_prefrag_ipv4_set_frag_max_size,
+	.gso_tcp_type		= SKB_GSO_TCPV4,
+	.tcp_pseudo_sum		= nf_prefrag_ipv4_tcp_pseudo_sum,
 };
+
+/*
+ * "tcp segment": false when the packet is left to the DF policy and the
+ * fragmenter, else true with the hook's *verdict.
+ */
+static bool nf_prefrag_ipv4_segment(struct sk_buff *skb, unsigned int mtu,
+				    const struct nf_hook_state *state,
+				    unsigned int *verdict)
+{
+	unsigned int thoff = nf_prefrag_ipv4_tcp_offset(skb);
+	struct net *net = state->net;
+
+	if (!thoff)
+		return false;
+	switch (nf_prefrag_tcp_fit(&nf_prefrag_ipv4_family, skb, net, thoff,
+				   mtu)) {
+	case NF_PREFRAG_TCP_UNFIT:
+		return false;
+	case NF_PREFRAG_TCP_RESIZED:
+		*verdict = NF_ACCEPT;
+		/* More segments than the sender numbered: without DF, they
+		 * need IDs of their own (one each) in case they are cut.
+		 */
+		if (nf_prefrag_ipv4_df(skb) ||
+		    !nf_prefrag_ipv4_renew_id(skb, net, false))
+			return true;
+		break;
+	case NF_PREFRAG_TCP_CUT_HERE:
+		/* The confirm hook will not see the packet we steal. */
+		*verdict = nf_prefrag_ct_confirm(skb, thoff, state);
+		if (*verdict != NF_ACCEPT)
+			return true;
+		nf_prefrag_tcp_output(&nf_prefrag_ipv4_family, skb, thoff, mtu,
+				      state);
+		*verdict = NF_STOLEN;
+		return true;
+	case NF_PREFRAG_TCP_NO_MEMORY:
+		break;
+	}
+	nf_prefrag_count(net, NFPROTO_IPV4, NF_PREFRAG_ERRORS, 1);
+	*verdict = NF_DROP;
+	return true;
+}
 
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
@@ -122,6 +192,10 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 	if (nf_prefrag_left_whole(NFPROTO_IPV4, skb, net,
 				  IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED))
 		return NF_ACCEPT;
+
+	if ((stamp.flags & NF_PREFRAG_STAMP_TCP_SEGMENT) &&
+	    nf_prefrag_ipv4_segment(skb, mtu, state, &verdict))
+		return verdict;
 
 	/* ignore_df: the sender allows fragmentation despite DF (as
 	 * ip_fragment() does).

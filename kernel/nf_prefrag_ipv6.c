@@ -9,15 +9,31 @@
  */
 #include <linux/ipv6.h>
 #include <linux/netfilter_ipv6.h>
+#include <net/ip6_checksum.h>
 #include <net/ipv6.h>
 #include "nf_prefrag_internal.h"
 
 #if IS_ENABLED(CONFIG_IPV6)
 void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
-			  unsigned int mtu)
+			  unsigned int hook, unsigned int mtu,
+			  enum nf_prefrag_tcp_mode tcp_mode)
 {
 	struct nf_prefrag_stamp stamp = { .mtu = mtu };
 
+	if (tcp_mode == NF_PREFRAG_TCP_SEGMENT)
+		stamp.flags |= NF_PREFRAG_STAMP_TCP_SEGMENT;
+	/*
+	 * ip6_forward() answers "packet too big" before FORWARD; TCP that
+	 * can be re-segmented is let through with ignore_df, which the
+	 * POSTROUTING hook undoes.
+	 */
+	if (hook == NF_INET_PRE_ROUTING &&
+	    tcp_mode == NF_PREFRAG_TCP_SEGMENT && !skb->ignore_df &&
+	    ipv6_hdr(skb)->nexthdr == IPPROTO_TCP &&
+	    (mtu == NF_PREFRAG_MTU_AUTO || skb->len > mtu)) {
+		skb->ignore_df = 1;
+		stamp.flags |= NF_PREFRAG_STAMP_LIFTED_DF;
+	}
 	nf_prefrag_stamp_set(skb, net, &stamp);
 }
 EXPORT_SYMBOL_GPL(nf_prefrag_ipv6_mark);
@@ -50,11 +66,62 @@ static int nf_prefrag_ipv6_fragment(struct net *net, struct sock *sk,
 	return err;
 }
 
+static __wsum nf_prefrag_ipv6_tcp_pseudo_sum(const struct sk_buff *skb,
+					     unsigned int len)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+	return ~csum_unfold(csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, len,
+					    IPPROTO_TCP, 0));
+}
+
 static const struct nf_prefrag_family nf_prefrag_ipv6_family = {
 	.nfproto		= NFPROTO_IPV6,
 	.fragment		= nf_prefrag_ipv6_fragment,
 	.set_frag_max_size	= nf_prefrag_ipv6_set_frag_max_size,
+	.gso_tcp_type		= SKB_GSO_TCPV6,
+	.tcp_pseudo_sum		= nf_prefrag_ipv6_tcp_pseudo_sum,
 };
+
+/*
+ * "tcp segment": false when the packet is left to the rules for what does
+ * not fit, else true with the hook's *verdict.  Re-segmented TCP is no
+ * fragment: forwarded packets may be re-segmented too.
+ */
+static bool nf_prefrag_ipv6_segment(struct sk_buff *skb, unsigned int mtu,
+				    const struct nf_hook_state *state,
+				    unsigned int *verdict)
+{
+	struct net *net = state->net;
+	unsigned int thoff = 0;
+	int flags = 0;
+
+	/* No Fragment header, and no AH: its digest covers the payload. */
+	if (ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, NULL, &flags) != IPPROTO_TCP ||
+	    (flags & (IP6_FH_F_FRAG | IP6_FH_F_AUTH)))
+		return false;
+	switch (nf_prefrag_tcp_fit(&nf_prefrag_ipv6_family, skb, net, thoff,
+				   mtu)) {
+	case NF_PREFRAG_TCP_UNFIT:
+		return false;
+	case NF_PREFRAG_TCP_RESIZED:
+		*verdict = NF_ACCEPT;
+		return true;
+	case NF_PREFRAG_TCP_CUT_HERE:
+		*verdict = nf_prefrag_ct_confirm(skb, thoff, state);
+		if (*verdict != NF_ACCEPT)
+			return true;
+		nf_prefrag_tcp_output(&nf_prefrag_ipv6_family, skb, thoff, mtu,
+				      state);
+		*verdict = NF_STOLEN;
+		return true;
+	case NF_PREFRAG_TCP_NO_MEMORY:
+		break;
+	}
+	nf_prefrag_count(net, NFPROTO_IPV6, NF_PREFRAG_ERRORS, 1);
+	*verdict = NF_DROP;
+	return true;
+}
 
 unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
@@ -68,6 +135,8 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 
 	if (!nf_prefrag_stamp_take(skb, net, &stamp))
 		return NF_ACCEPT;
+	if (stamp.flags & NF_PREFRAG_STAMP_LIFTED_DF)
+		skb->ignore_df = 0;
 
 	mtu = nf_prefrag_ipv6_route_mtu(skb);
 	if (stamp.mtu != NF_PREFRAG_MTU_AUTO && stamp.mtu < mtu)
@@ -78,6 +147,10 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 	if (nf_prefrag_left_whole(NFPROTO_IPV6, skb, net,
 				  IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED))
 		return NF_ACCEPT;
+
+	if ((stamp.flags & NF_PREFRAG_STAMP_TCP_SEGMENT) &&
+	    nf_prefrag_ipv6_segment(skb, mtu, state, &verdict))
+		return verdict;
 
 	/* ignore_df: set on local packets whose socket allows fragments. */
 	if ((IP6CB(skb)->flags & IP6SKB_FORWARDED) || !skb->ignore_df) {

@@ -26,6 +26,7 @@ static const char *const nf_prefrag_counter_names[__NF_PREFRAG_COUNTER_MAX] = {
 	[NF_PREFRAG_TRANSPORT_SKIPPED]	= "transport_mode_skipped",
 	[NF_PREFRAG_ENCRYPTED_SKIPPED]	= "encrypted_skipped",
 	[NF_PREFRAG_GSO_SEGMENTED]	= "gso_segmented",
+	[NF_PREFRAG_TCP_SEGMENTED]	= "tcp_segmented",
 	[NF_PREFRAG_ERRORS]		= "errors",
 	[NF_PREFRAG_TOO_BIG_SENT]	= "icmp_too_big_sent",
 	[NF_PREFRAG_TOO_BIG_LIMITED]	= "icmp_too_big_ratelimited",

@@ -29,13 +29,20 @@ static unsigned int prefrag_mtu(const struct xt_prefrag_info *info)
 	return info->mtu == XT_PREFRAG_MTU_AUTO ? NF_PREFRAG_MTU_AUTO : info->mtu;
 }
 
+static enum nf_prefrag_tcp_mode prefrag_tcp_mode(const struct xt_prefrag_info *info)
+{
+	return info->flags & XT_PREFRAG_TCP_SEGMENT ? NF_PREFRAG_TCP_SEGMENT :
+						      NF_PREFRAG_TCP_FRAGMENT;
+}
+
 static unsigned int prefrag_tg4(struct sk_buff *skb,
 				const struct xt_action_param *par)
 {
 	const struct xt_prefrag_info *info = par->targinfo;
 
 	nf_prefrag_ipv4_mark(skb, xt_net(par), xt_hooknum(par), prefrag_mtu(info),
-			     prefrag_df_policy[info->df_policy]);
+			     prefrag_df_policy[info->df_policy],
+			     prefrag_tcp_mode(info));
 	return XT_CONTINUE;
 }
 
@@ -44,7 +51,8 @@ static unsigned int prefrag_tg6(struct sk_buff *skb,
 {
 	const struct xt_prefrag_info *info = par->targinfo;
 
-	nf_prefrag_ipv6_mark(skb, xt_net(par), prefrag_mtu(info));
+	nf_prefrag_ipv6_mark(skb, xt_net(par), xt_hooknum(par), prefrag_mtu(info),
+			     prefrag_tcp_mode(info));
 	return XT_CONTINUE;
 }
 
@@ -86,7 +94,7 @@ static int prefrag_tg_check(const struct xt_tgchk_param *par)
 		pr_info_ratelimited("--df is for IPv4 only\n");
 		return -EINVAL;
 	}
-	if (info->flags) {
+	if (info->flags & ~XT_PREFRAG_FLAGS_ALL) {
 		pr_info_ratelimited("unknown flags 0x%x\n", info->flags);
 		return -EINVAL;
 	}

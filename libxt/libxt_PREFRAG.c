@@ -15,6 +15,7 @@
 enum {
 	O_MTU = 0,
 	O_DF,
+	O_TCP,
 };
 
 /* The --df words are nft's "df" words (nft_syntax.h). */
@@ -23,6 +24,7 @@ enum {
 static const struct xt_option_entry prefrag_tg_opts[] = {
 	{.name = "mtu", .id = O_MTU, .type = XTTYPE_STRING},
 	{.name = "df", .id = O_DF, .type = XTTYPE_STRING},
+	{.name = "tcp", .id = O_TCP, .type = XTTYPE_STRING},
 	XTOPT_TABLEEND,
 };
 
@@ -47,7 +49,11 @@ static void prefrag_tg4_help(void)
 "                       a too large packet with DF set: answer ICMP\n"
 "                       \"fragmentation needed\" with the MTU (reject, the\n"
 "                       default), leave it to the kernel (keep), or clear DF,\n"
-"                       give it a fresh IP ID and fragment it (clear)\n");
+"                       give it a fresh IP ID and fragment it (clear)\n"
+"  --tcp fragment|segment\n"
+"                       too large TCP: fragment it as any packet (fragment,\n"
+"                       the default), or cut it into TCP segments that fit,\n"
+"                       DF or not, with no IP fragments (segment)\n");
 }
 
 /* IPv6 has no DF: what may not be cut is refused with "packet too big". */
@@ -58,7 +64,11 @@ static void prefrag_tg6_help(void)
 "  --mtu auto|N         cut packets this host sends that are larger than N\n"
 "                       bytes (1280-65535), or than the MTU of the route\n"
 "                       they leave by (auto, the default), with a Fragment\n"
-"                       header; forwarded ones get \"packet too big\"\n");
+"                       header; forwarded ones get \"packet too big\"\n"
+"  --tcp fragment|segment\n"
+"                       too large TCP, sent or forwarded: as any packet\n"
+"                       (fragment, the default), or cut into TCP segments\n"
+"                       that fit (segment)\n");
 }
 
 static void prefrag_tg_help(void)
@@ -103,6 +113,18 @@ static unsigned int prefrag_parse_df(const char *arg)
 	return 0;
 }
 
+static unsigned int prefrag_parse_tcp(const char *arg)
+{
+	if (strcmp(arg, NFT_PREFRAG_TCP_SEGMENT) == 0)
+		return XT_PREFRAG_TCP_SEGMENT;
+	if (strcmp(arg, NFT_PREFRAG_TCP_FRAGMENT) == 0)
+		return 0;
+	xtables_error(PARAMETER_PROBLEM,
+		      "PREFRAG: --tcp takes fragment or segment, not \"%s\"",
+		      arg);
+	return 0;
+}
+
 static void prefrag_tg_parse(struct xt_option_call *cb)
 {
 	struct xt_prefrag_info *info = cb->data;
@@ -119,6 +141,10 @@ static void prefrag_tg_parse(struct xt_option_call *cb)
 			xtables_error(PARAMETER_PROBLEM,
 				      "PREFRAG: --df is for IPv4 only: IPv6 packets have no DF bit");
 		info->df_policy = prefrag_parse_df(cb->arg);
+		break;
+	case O_TCP:
+		info->flags &= ~XT_PREFRAG_TCP_SEGMENT;
+		info->flags |= prefrag_parse_tcp(cb->arg);
 		break;
 	}
 }
@@ -145,6 +171,8 @@ static void prefrag_print_options(const struct xt_prefrag_info *info,
 		printf(" %smtu %u", prefix, info->mtu);
 	if (info->df_policy != XT_PREFRAG_DF_REJECT)
 		printf(" %sdf %s", prefix, prefrag_df_name(info));
+	if (info->flags & XT_PREFRAG_TCP_SEGMENT)
+		printf(" %stcp " NFT_PREFRAG_TCP_SEGMENT, prefix);
 }
 
 static void prefrag_tg_print(const void *ip, const struct xt_entry_target *t,
@@ -170,6 +198,8 @@ static int prefrag_tg_xlate(struct xt_xlate *xl,
 		xt_xlate_add(xl, NFT_PREFRAG " " NFT_PREFRAG_MTU " %u", info->mtu);
 	if (info->df_policy != XT_PREFRAG_DF_REJECT)
 		xt_xlate_add(xl, " " NFT_PREFRAG_DF " %s", prefrag_df_name(info));
+	if (info->flags & XT_PREFRAG_TCP_SEGMENT)
+		xt_xlate_add(xl, " " NFT_PREFRAG_TCP " " NFT_PREFRAG_TCP_SEGMENT);
 	return 1;
 }
 

@@ -13,6 +13,11 @@
 -j PREFRAG --mtu 1376 --df keep;=;OK
 -j PREFRAG --mtu auto --df clear;=;OK
 -j PREFRAG --df sometimes;;FAIL
+-j PREFRAG --mtu auto --tcp segment;=;OK
+-j PREFRAG --mtu 1376 --df clear --tcp segment;=;OK
+-j PREFRAG --mtu auto --tcp fragment;-j PREFRAG --mtu auto;OK
+-j PREFRAG --tcp segment --df keep;-j PREFRAG --mtu auto --df keep --tcp segment;OK
+-j PREFRAG --tcp always;;FAIL
 :INPUT
 -j PREFRAG --mtu auto;;FAIL
 *raw

@@ -4,7 +4,7 @@
  * plugins print it (xlate: iptables-translate, nft list ruleset) and
  * nft-prefrag parses it, so the two cannot drift apart.
  *
- *   prefrag mtu auto|N [df reject|keep|clear]
+ *   prefrag mtu auto|N [df reject|keep|clear] [tcp fragment|segment]
  *   cleardf [min-len N] [random-id]
  *   reject with icmp frag-needed mtu auto|N
  *   reject with icmpv6 too-big mtu auto|N
@@ -17,6 +17,9 @@
 #define NFT_PREFRAG		"prefrag"
 #define NFT_PREFRAG_MTU		"mtu"
 #define NFT_PREFRAG_DF		"df"
+#define NFT_PREFRAG_TCP		"tcp"
+#define NFT_PREFRAG_TCP_FRAGMENT	"fragment"
+#define NFT_PREFRAG_TCP_SEGMENT	"segment"
 #define NFT_MTU_AUTO		"auto"
 #define NFT_CLEARDF		"cleardf"
 #define NFT_CLEARDF_MIN_LEN	"min-len"

@@ -115,31 +115,57 @@ static int parse_value(struct scan *sc, const char *what, unsigned int min,
 	return 0;
 }
 
+/* "df reject|keep|clear": the policy's number, or -1. */
+static int parse_prefrag_df(struct scan *sc)
+{
+	struct token t;
+	int i;
+
+	if (!next_token(&sc->c, &t))
+		return fail(sc, &t, "%s: df takes reject, keep or clear", "prefrag");
+	for (i = 0; i < __XT_PREFRAG_DF_MAX; i++)
+		if (token_is(&t, nft_prefrag_df_names[i]))
+			return i;
+	return fail(sc, &t, "prefrag: df takes reject, keep or clear, not \"%s\"",
+		    t.text);
+}
+
 static int parse_prefrag(struct scan *sc, struct statement *st)
 {
 	struct xt_prefrag_info info = { .df_policy = XT_PREFRAG_DF_REJECT };
+	struct token t, mode;
 	struct cursor save;
-	unsigned int mtu, i;
-	struct token t;
+	unsigned int mtu;
+	int df;
 
 	if (!next_token(&sc->c, &t) || !token_is(&t, NFT_PREFRAG_MTU))
 		return fail(sc, &t, "%s: expected \"mtu auto\" or \"mtu N\"", "prefrag");
 	if (parse_value(sc, "prefrag: mtu", XT_PREFRAG_MTU_MIN, true, &mtu))
 		return -1;
 	info.mtu = mtu;
-	save = sc->c;
-	if (next_token(&sc->c, &t) && token_is(&t, NFT_PREFRAG_DF)) {
+	/* "df ..." and "tcp ...", in either order; what else follows is the
+	 * rule's ("tcp dport 22" is a match, not our option).
+	 */
+	for (;;) {
+		save = sc->c;
 		if (!next_token(&sc->c, &t))
-			return fail(sc, &t, "%s: df takes reject, keep or clear", "prefrag");
-		for (i = 0; i < __XT_PREFRAG_DF_MAX && !token_is(&t, nft_prefrag_df_names[i]); i++)
-			;
-		if (i == __XT_PREFRAG_DF_MAX)
-			return fail(sc, &t, "prefrag: df takes reject, keep or clear, not \"%s\"",
-				    t.text);
-		info.df_policy = i;
-	} else {
-		sc->c = save;	/* not ours: the rule goes on */
+			break;
+		if (token_is(&t, NFT_PREFRAG_DF)) {
+			df = parse_prefrag_df(sc);
+			if (df < 0)
+				return -1;
+			info.df_policy = df;
+		} else if (token_is(&t, NFT_PREFRAG_TCP) && next_token(&sc->c, &mode) &&
+			   (token_is(&mode, NFT_PREFRAG_TCP_SEGMENT) ||
+			    token_is(&mode, NFT_PREFRAG_TCP_FRAGMENT))) {
+			info.flags &= ~XT_PREFRAG_TCP_SEGMENT;
+			if (token_is(&mode, NFT_PREFRAG_TCP_SEGMENT))
+				info.flags |= XT_PREFRAG_TCP_SEGMENT;
+		} else {
+			break;
+		}
 	}
+	sc->c = save;	/* not ours: the rule goes on */
 	st->target = "PREFRAG";
 	memcpy(st->info, &info, sizeof(info));
 	st->info_len = sizeof(info);

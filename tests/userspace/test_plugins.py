@@ -23,6 +23,7 @@ def test_help_lists_options():
     out = subprocess.run(["iptables-legacy", "-j", "PREFRAG", "--help"],
                          capture_output=True, text=True, env=ENV).stdout
     assert "--mtu auto|N" in out and "--df reject|keep|clear" in out
+    assert "--tcp fragment|segment" in out
 
 
 @pytest.mark.parametrize("args,message", [
@@ -32,6 +33,8 @@ def test_help_lists_options():
     (["--mtu", ""], "from 68 to 65535"),
     (["--df", "maybe"], 'PREFRAG: --df takes reject, keep or clear, not "maybe"'),
     (["--mtu", "1376", "--mtu", "1400"], "can only be used once"),
+    (["--tcp", "resegment"], 'PREFRAG: --tcp takes fragment or segment, not "resegment"'),
+    (["--tcp", "segment", "--tcp", "fragment"], "can only be used once"),
     (["--bogus"], "unknown option"),
 ])
 def test_bad_options_are_refused_clearly(args, message):
@@ -105,6 +108,7 @@ NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
     ("prefrag mtu 12", 'prefrag: mtu takes "auto" or a number from 68 to 65535'),
     ("prefrag mtu auto df sometimes", 'prefrag: df takes reject, keep or clear, not "sometimes"'),
     ("prefrag", 'prefrag: expected "mtu auto" or "mtu N"'),
+    ("prefrag mtu auto tcp resegment", 'syntax error'),
     ("cleardf min-len x", "cleardf: min-len takes a number from 1 to 65535"),
     ("reject with icmp frag-needed mtu 67", 'reject: mtu takes "auto" or a number from 68'),
     ("reject with icmpv6 too-big mtu 1279", 'reject: mtu takes "auto" or a number from 1280'),

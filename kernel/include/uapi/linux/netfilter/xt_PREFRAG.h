@@ -21,10 +21,14 @@ enum xt_prefrag_df_policy {
 #define XT_PREFRAG_MTU_MIN_IPV6	1280	/* RFC 8200 */
 #define XT_PREFRAG_MTU_MAX	65535
 
+/* TCP too big is re-segmented to fit, not fragmented (DF kept). */
+#define XT_PREFRAG_TCP_SEGMENT	0x01
+#define XT_PREFRAG_FLAGS_ALL	XT_PREFRAG_TCP_SEGMENT
+
 struct xt_prefrag_info {
 	__u16	mtu;		/* XT_PREFRAG_MTU_AUTO or MIN..MAX */
 	__u8	df_policy;	/* enum xt_prefrag_df_policy; IPv6: 0 */
-	__u8	flags;		/* none defined yet: must be 0 */
+	__u8	flags;		/* XT_PREFRAG_* flags */
 };
 
 #endif /* _XT_PREFRAG_H */

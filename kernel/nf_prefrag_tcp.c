@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_prefrag core: "tcp segment", TCP too big for the MTU re-segmented to
+ * fit instead of fragmented: no IP fragment for the path to drop or for the
+ * peer to reassemble, and DF stays as the sender set it.
+ *
+ * Most packets are only relabelled: an aggregate gets a smaller gso_size, a
+ * single segment becomes a GSO packet, and the GSO engine cuts them later
+ * (xfrm_output_gso() before encryption, or the device) as it cuts a local
+ * socket's packets, keeping sequence numbers, PSH/FIN/CWR on the right
+ * segment, options, ECN and checksums.  Two kinds are cut here instead:
+ *  - aggregates with a frag_list: skb_segment() relies on the list's
+ *    members ending on gso_size boundaries (a changed gso_size there has
+ *    crashed it in mainline), so they are cut at their own gso_size first;
+ *  - URG: the GSO engine copies the urgent pointer into every segment,
+ *    where it must point at the same byte, or be cleared past it.
+ */
+#include <linux/tcp.h>
+#include <net/checksum.h>
+#include <net/tcp.h>
+#include "nf_prefrag_internal.h"
+
+/* RFC 5925: TCP-AO; its signature, as TCP-MD5's, covers the segment. */
+#define NF_PREFRAG_TCPOPT_AO	29
+
+/*
+ * Options that must not be copied into smaller segments: signatures
+ * (TCP-MD5: BGP sessions) the receiver would find wrong; malformed options
+ * are left alone.
+ */
+static bool nf_prefrag_tcp_options_forbid(const struct sk_buff *skb,
+					  unsigned int thoff, unsigned int thlen)
+{
+	unsigned int i, len = thlen - sizeof(struct tcphdr);
+	u8 buf[MAX_TCP_OPTION_SPACE];
+	const u8 *opt;
+
+	if (!len)
+		return false;
+	opt = skb_header_pointer(skb, thoff + sizeof(struct tcphdr), len, buf);
+	if (!opt)
+		return true;
+	for (i = 0; i < len;) {
+		switch (opt[i]) {
+		case TCPOPT_EOL:
+			return false;
+		case TCPOPT_NOP:
+			i++;
+			continue;
+		case TCPOPT_MD5SIG:
+		case NF_PREFRAG_TCPOPT_AO:
+			return true;
+		}
+		if (i + 1 >= len || opt[i + 1] < 2)
+			return true;
+		i += opt[i + 1];
+	}
+	return false;
+}
+
+/*
+ * The GSO engine writes each segment's checksum from the pseudo-header sum;
+ * a packet whose checksum nobody checked must not come out with good ones.
+ */
+static bool nf_prefrag_tcp_csum_ok(const struct nf_prefrag_family *family,
+				   struct sk_buff *skb, unsigned int thoff)
+{
+	unsigned int len = skb->len - thoff;
+
+	switch (skb->ip_summed) {
+	case CHECKSUM_PARTIAL:
+		return skb_checksum_start_offset(skb) == thoff;
+	case CHECKSUM_UNNECESSARY:
+		return true;
+	}
+	return !csum_fold(csum_add(skb_checksum(skb, thoff, len, 0),
+				   family->tcp_pseudo_sum(skb, len)));
+}
+
+/* Relabel @skb as a GSO packet of @mss-byte segments. */
+static int nf_prefrag_tcp_resize(const struct nf_prefrag_family *family,
+				 struct sk_buff *skb, unsigned int thoff,
+				 unsigned int thlen, unsigned int mss)
+{
+	unsigned int len = skb->len - thoff;
+	struct skb_shared_info *shinfo;
+	struct tcphdr *th;
+
+	/* A clone shares skb_shared_info: a local socket's (TCP counts its
+	 * segments from gso_size), or a packet tap's.
+	 */
+	if (skb_unclone(skb, GFP_ATOMIC) ||
+	    skb_ensure_writable(skb, thoff + sizeof(*th)))
+		return -ENOMEM;
+	shinfo = skb_shinfo(skb);
+	th = (struct tcphdr *)(skb->data + thoff);
+
+	if (!skb_is_gso(skb)) {
+		skb_set_transport_header(skb, thoff);
+		if (skb->ip_summed != CHECKSUM_PARTIAL) {
+			th->check = ~csum_fold(family->tcp_pseudo_sum(skb, len));
+			skb->ip_summed = CHECKSUM_PARTIAL;
+			skb->csum_start = skb_transport_header(skb) - skb->head;
+			skb->csum_offset = offsetof(struct tcphdr, check);
+		}
+		shinfo->gso_type = family->gso_tcp_type;
+		if (th->cwr)
+			shinfo->gso_type |= SKB_GSO_TCP_ECN;
+	}
+	shinfo->gso_size = mss;
+	shinfo->gso_segs = DIV_ROUND_UP(len - thlen, mss);
+	/* Our MTU must not stay on it: the ESP packets would be cut to it. */
+	family->set_frag_max_size(skb, 0);
+	return 0;
+}
+
+enum nf_prefrag_tcp_fit nf_prefrag_tcp_fit(const struct nf_prefrag_family *family,
+					   struct sk_buff *skb, struct net *net,
+					   unsigned int thoff, unsigned int mtu)
+{
+	unsigned int thlen, hlen;
+	const struct tcphdr *th;
+	struct tcphdr _th;
+	bool urg;
+
+	if (skb_is_gso(skb) &&
+	    (skb->encapsulation ||
+	     !(skb_shinfo(skb)->gso_type & family->gso_tcp_type)))
+		return NF_PREFRAG_TCP_UNFIT;
+
+	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+	if (!th || th->doff < sizeof(*th) / 4)
+		return NF_PREFRAG_TCP_UNFIT;
+	thlen = th->doff * 4;
+	hlen = thoff - skb_network_offset(skb) + thlen;
+	urg = th->urg;	/* th may point into a head that is about to move */
+	/* SYN and RST belong on one segment only. */
+	if (th->syn || th->rst || skb->len <= thoff + thlen || mtu <= hlen ||
+	    nf_prefrag_tcp_options_forbid(skb, thoff, thlen))
+		return NF_PREFRAG_TCP_UNFIT;
+	if (!skb_is_gso(skb) && !nf_prefrag_tcp_csum_ok(family, skb, thoff))
+		return NF_PREFRAG_TCP_UNFIT;
+
+	if (skb_has_frag_list(skb)) {
+		if (skb_is_gso(skb))
+			return NF_PREFRAG_TCP_CUT_HERE;
+		/* Reassembled by defrag: its pieces have no common size. */
+		if (skb_linearize(skb))
+			return NF_PREFRAG_TCP_NO_MEMORY;
+	}
+	if (urg)
+		return NF_PREFRAG_TCP_CUT_HERE;
+
+	if (nf_prefrag_tcp_resize(family, skb, thoff, thlen, mtu - hlen))
+		return NF_PREFRAG_TCP_NO_MEMORY;
+	nf_prefrag_count(net, family->nfproto, NF_PREFRAG_TCP_SEGMENTED, 1);
+	return NF_PREFRAG_TCP_RESIZED;
+}
+
+/* Each segment's urgent pointer at the first one's byte, or none past it. */
+static void nf_prefrag_tcp_fix_urg(struct sk_buff *segs, unsigned int thoff)
+{
+	struct tcphdr *th = (struct tcphdr *)(segs->data + thoff);
+	u32 urg_end = ntohl(th->seq) + ntohs(th->urg_ptr);
+	struct sk_buff *seg;
+
+	for (seg = segs->next; seg; seg = seg->next) {
+		s32 left;
+		__be32 old_flags;
+		__be16 old_ptr;
+
+		th = (struct tcphdr *)(seg->data + thoff);
+		left = urg_end - ntohl(th->seq);
+		old_flags = tcp_flag_word(th);
+		old_ptr = th->urg_ptr;
+		if (left > 0) {
+			th->urg_ptr = htons(left);
+		} else {
+			th->urg = 0;
+			th->urg_ptr = 0;
+		}
+		inet_proto_csum_replace4(&th->check, seg, old_flags,
+					 tcp_flag_word(th), false);
+		inet_proto_csum_replace2(&th->check, seg, old_ptr, th->urg_ptr,
+					 false);
+	}
+}
+
+static void nf_prefrag_tcp_send(const struct nf_prefrag_family *family,
+				struct sk_buff *segs,
+				const struct nf_hook_state *state)
+{
+	struct sk_buff *seg, *next;
+
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		family->set_frag_max_size(seg, 0);
+		state->okfn(state->net, state->sk, seg);
+	}
+}
+
+/* Software segmentation, checksums complete (they may be headed into IPsec). */
+static struct sk_buff *nf_prefrag_tcp_segment(struct sk_buff *skb,
+					      const struct nf_hook_state *state,
+					      u8 nfproto)
+{
+	struct sk_buff *segs = skb_gso_segment(skb, 0);
+
+	if (IS_ERR_OR_NULL(segs)) {
+		kfree_skb(skb);
+		nf_prefrag_count(state->net, nfproto, NF_PREFRAG_ERRORS, 1);
+		return NULL;
+	}
+	consume_skb(skb);
+	return segs;
+}
+
+/* A segment that does not fit, without a frag_list: cut to fit and send. */
+static void nf_prefrag_tcp_cut(const struct nf_prefrag_family *family,
+			       struct sk_buff *skb, unsigned int thoff,
+			       unsigned int mtu,
+			       const struct nf_hook_state *state)
+{
+	unsigned int thlen = tcp_hdrlen(skb);
+	unsigned int hlen = thoff - skb_network_offset(skb) + thlen;
+	struct sk_buff *segs;
+
+	if (nf_prefrag_tcp_resize(family, skb, thoff, thlen, mtu - hlen)) {
+		kfree_skb(skb);
+		nf_prefrag_count(state->net, family->nfproto,
+				 NF_PREFRAG_ERRORS, 1);
+		return;
+	}
+	segs = nf_prefrag_tcp_segment(skb, state, family->nfproto);
+	if (!segs)
+		return;
+	if (tcp_hdr(segs)->urg)
+		nf_prefrag_tcp_fix_urg(segs, thoff);
+	nf_prefrag_tcp_send(family, segs, state);
+}
+
+void nf_prefrag_tcp_output(const struct nf_prefrag_family *family,
+			   struct sk_buff *skb, unsigned int thoff,
+			   unsigned int mtu, const struct nf_hook_state *state)
+{
+	struct sk_buff *segs, *seg, *next;
+
+	nf_prefrag_count(state->net, family->nfproto, NF_PREFRAG_TCP_SEGMENTED, 1);
+	skb_set_transport_header(skb, thoff);
+	if (!skb_has_frag_list(skb)) {
+		nf_prefrag_tcp_cut(family, skb, thoff, mtu, state);
+		return;
+	}
+
+	/* At its own gso_size first: the boundaries its frag_list has. */
+	segs = nf_prefrag_tcp_segment(skb, state, family->nfproto);
+	if (!segs)
+		return;
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		if (seg->len <= mtu) {
+			family->set_frag_max_size(seg, 0);
+			state->okfn(state->net, state->sk, seg);
+		} else {
+			nf_prefrag_tcp_cut(family, seg, thoff, mtu, state);
+		}
+	}
+}
