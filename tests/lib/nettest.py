@@ -123,7 +123,8 @@ class Packet:
         self.mf = bool(frag & 0x2000)
         self.offset = (frag & 0x1FFF) * 8
         self.is_fragment = self.mf or self.offset != 0
-        self.payload = data[ihl:]
+        self.header = data[:ihl]
+        self.payload = data[ihl:self.total_len]
         self.header_ok = _ip_checksum(data[:ihl]) == 0
 
     def esp(self):
@@ -159,7 +160,8 @@ class Packet6:
             self.is_fragment, self.offset, self.mf = True, off & ~7, bool(off & 1)
             pos += 8
         self.proto = nxt
-        self.payload = data[pos:]
+        self.header = data[:pos]
+        self.payload = data[pos:self.total_len]
 
     def icmp(self):
         """(type, code, MTU) of an ICMPv6 message (MTU: packet too big)."""
@@ -211,9 +213,10 @@ def read_pcap(path, v6=False):
 class Capture:
     """tcpdump on one interface of a namespace, parsed when stopped."""
 
-    def __init__(self, ns, ifname, path, bpf="", v6=False):
+    def __init__(self, ns, ifname, path, bpf="", v6=False, snaplen=256):
         self.path, self.v6 = path, v6
-        self.proc = ns.popen(["tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "-s", "256",
+        self.proc = ns.popen(["tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode",
+                              "-s", str(snaplen),
                               "-w", path] + ([bpf] if bpf else []),
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         # Wait until it is really capturing.
@@ -229,9 +232,10 @@ class Capture:
 
 
 @contextlib.contextmanager
-def capture(ns, ifname, path, bpf="", v6=False):
-    """with capture(...) as packets: ...  (the list is filled on exit)"""
-    c = Capture(ns, ifname, path, bpf, v6)
+def capture(ns, ifname, path, bpf="", v6=False, snaplen=256):
+    """with capture(...) as packets: ...  (the list is filled on exit;
+    snaplen 0: whole packets)"""
+    c = Capture(ns, ifname, path, bpf, v6, snaplen)
     packets = []
     try:
         yield packets
