@@ -55,8 +55,8 @@ static int send_fragments(const unsigned char *pkt, int len)
 	return 0;
 }
 
-static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg,
-		     struct nfq_data *nfa, void *data)
+static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg __attribute__((unused)),
+		     struct nfq_data *nfa, void *data __attribute__((unused)))
 {
 	struct nfqnl_msg_packet_hdr *ph = nfq_get_msg_packet_hdr(nfa);
 	uint32_t id = ph ? ntohl(ph->packet_id) : 0;
