@@ -45,9 +45,8 @@ struct nf_prefrag_family {
 					  struct sk_buff *skb));
 	/* The MTU the fragmenter cuts to; 0 on what leaves. */
 	void	(*set_frag_max_size)(struct sk_buff *skb, unsigned int mtu);
-	/* TCP: SKB_GSO_TCPV4 or SKB_GSO_TCPV6; the pseudo-header's sum. */
+	/* SKB_GSO_TCPV4 or SKB_GSO_TCPV6 */
 	unsigned int	gso_tcp_type;
-	__wsum	(*tcp_pseudo_sum)(const struct sk_buff *skb, unsigned int len);
 };
 
 /*

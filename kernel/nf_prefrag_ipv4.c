@@ -113,21 +113,12 @@ static void nf_prefrag_ipv4_set_frag_max_size(struct sk_buff *skb,
 	IPCB(skb)->frag_max_size = mtu;
 }
 
-static __wsum nf_prefrag_ipv4_tcp_pseudo_sum(const struct sk_buff *skb,
-					     unsigned int len)
-{
-	const struct iphdr *iph = ip_hdr(skb);
-
-	return csum_tcpudp_nofold(iph->saddr, iph->daddr, len, IPPROTO_TCP, 0);
-}
-
 /* ip_do_fragment() cuts to min(route MTU, frag_max_size), DF or not. */
 static const struct nf_prefrag_family nf_prefrag_ipv4_family = {
 	.nfproto		= NFPROTO_IPV4,
 	.fragment		= ip_do_fragment,
 	.set_frag_max_size	= nf_prefrag_ipv4_set_frag_max_size,
 	.gso_tcp_type		= SKB_GSO_TCPV4,
-	.tcp_pseudo_sum		= nf_prefrag_ipv4_tcp_pseudo_sum,
 };
 
 /*

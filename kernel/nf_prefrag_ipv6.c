@@ -9,7 +9,6 @@
  */
 #include <linux/ipv6.h>
 #include <linux/netfilter_ipv6.h>
-#include <net/ip6_checksum.h>
 #include <net/ipv6.h>
 #include "nf_prefrag_internal.h"
 
@@ -66,21 +65,11 @@ static int nf_prefrag_ipv6_fragment(struct net *net, struct sock *sk,
 	return err;
 }
 
-static __wsum nf_prefrag_ipv6_tcp_pseudo_sum(const struct sk_buff *skb,
-					     unsigned int len)
-{
-	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-
-	return ~csum_unfold(csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, len,
-					    IPPROTO_TCP, 0));
-}
-
 static const struct nf_prefrag_family nf_prefrag_ipv6_family = {
 	.nfproto		= NFPROTO_IPV6,
 	.fragment		= nf_prefrag_ipv6_fragment,
 	.set_frag_max_size	= nf_prefrag_ipv6_set_frag_max_size,
 	.gso_tcp_type		= SKB_GSO_TCPV6,
-	.tcp_pseudo_sum		= nf_prefrag_ipv6_tcp_pseudo_sum,
 };
 
 /*

@@ -15,8 +15,10 @@
  *  - URG: the GSO engine copies the urgent pointer into every segment,
  *    where it must point at the same byte, or be cleared past it.
  */
+#include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <net/checksum.h>
+#include <net/ip6_checksum.h>
 #include <net/tcp.h>
 #include "nf_prefrag_internal.h"
 
@@ -58,6 +60,23 @@ static bool nf_prefrag_tcp_options_forbid(const struct sk_buff *skb,
 	return false;
 }
 
+/* The sum of the pseudo-header for @len bytes of TCP. */
+static __wsum nf_prefrag_tcp_pseudo_sum(const struct nf_prefrag_family *family,
+					const struct sk_buff *skb,
+					unsigned int len)
+{
+	const struct ipv6hdr *ip6h;
+	const struct iphdr *iph;
+
+	if (family->nfproto == NFPROTO_IPV6) {
+		ip6h = ipv6_hdr(skb);
+		return ~csum_unfold(csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr,
+						    len, IPPROTO_TCP, 0));
+	}
+	iph = ip_hdr(skb);
+	return csum_tcpudp_nofold(iph->saddr, iph->daddr, len, IPPROTO_TCP, 0);
+}
+
 /*
  * The GSO engine writes each segment's checksum from the pseudo-header sum;
  * a packet whose checksum nobody checked must not come out with good ones.
@@ -74,7 +93,7 @@ static bool nf_prefrag_tcp_csum_ok(const struct nf_prefrag_family *family,
 		return true;
 	}
 	return !csum_fold(csum_add(skb_checksum(skb, thoff, len, 0),
-				   family->tcp_pseudo_sum(skb, len)));
+				   nf_prefrag_tcp_pseudo_sum(family, skb, len)));
 }
 
 /* Relabel @skb as a GSO packet of @mss-byte segments. */
@@ -98,7 +117,7 @@ static int nf_prefrag_tcp_resize(const struct nf_prefrag_family *family,
 	if (!skb_is_gso(skb)) {
 		skb_set_transport_header(skb, thoff);
 		if (skb->ip_summed != CHECKSUM_PARTIAL) {
-			th->check = ~csum_fold(family->tcp_pseudo_sum(skb, len));
+			th->check = ~csum_fold(nf_prefrag_tcp_pseudo_sum(family, skb, len));
 			skb->ip_summed = CHECKSUM_PARTIAL;
 			skb->csum_start = skb_transport_header(skb) - skb->head;
 			skb->csum_offset = offsetof(struct tcphdr, check);

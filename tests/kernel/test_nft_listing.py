@@ -16,7 +16,11 @@ RULES = [
      "cleardf min-len 1400 random-id"),
     ("iptables-nft", "-A FORWARD -j REJECT --reject-with icmp-frag-needed --reject-mtu 1400",
      "reject with icmp frag-needed mtu 1400"),
+    ("iptables-nft", "-t mangle -A PREROUTING -p tcp -j PREFRAG --mtu auto --df keep --tcp segment",
+     "prefrag mtu auto df keep tcp segment"),
     ("ip6tables-nft", "-t mangle -A POSTROUTING -j PREFRAG --mtu 1280", "prefrag mtu 1280"),
+    ("ip6tables-nft", "-t mangle -A PREROUTING -j PREFRAG --mtu auto --tcp segment",
+     "prefrag mtu auto tcp segment"),
     ("ip6tables-nft", "-A OUTPUT -j REJECT --reject-with icmp6-pkt-too-big",
      "reject with icmpv6 too-big mtu auto"),
 ]

@@ -63,6 +63,7 @@ table ip6 t6 {
 	chain out {
 		type filter hook output priority filter; policy accept;
 		prefrag mtu 1280
+		meta l4proto tcp prefrag mtu 1400 tcp segment
 		oifname "eth9" reject with icmpv6 too-big mtu auto
 	}
 }
@@ -71,7 +72,7 @@ table ip6 t6 {
     before = listing(tun.ra)
     for stmt in ("cleardf min-len 1400 random-id", "prefrag mtu 1376 df clear",
                  "reject with icmp frag-needed mtu 1400", "prefrag mtu 1280",
-                 "reject with icmpv6 too-big mtu auto"):
+                 "prefrag mtu 1400 tcp segment", "reject with icmpv6 too-big mtu auto"):
         assert stmt in before
     tun.ra.sh("nft flush ruleset")
     load(tun.ra, before, f"{tun.tmp}/saved.nft")

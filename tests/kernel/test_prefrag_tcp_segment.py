@@ -5,12 +5,13 @@ PMTU discovery is broken in this whole module: the hosts drop "fragmentation
 needed" and "packet too big", as where a firewall eats ICMP.  Their TCP
 sends full-size DF segments (1500 bytes) into a tunnel whose MTU is 1446, and
 nothing but the gateways' rule can get the data across."""
+import os
 import socket
 import struct
 
 import pytest
 
-from nettest import capture, read_pcap, tcp_transfer
+from nettest import TOP, capture, tcp_transfer
 from topology import Tunnel
 
 ESP, TCP = 50, 6
@@ -237,3 +238,23 @@ def test_tcp_segment_with_snat_and_conntrack(tun):
               "-j SNAT --to-source 10.0.1.200")
     assert tcp_transfer(tun.ha, tun.hb, tun.HB, 1 << 20) == (1 << 20, True)
     assert "10.0.1.200" in tun.ra.sh("conntrack -L 2>/dev/null || cat /proc/net/nf_conntrack")
+
+
+def test_nft_inet_table_segments_both_families(tun):
+    """The same, written in nft syntax: one inet rule for IPv4 and IPv6."""
+    ruleset = f"{tun.tmp}/seg.nft"
+    with open(ruleset, "w") as f:
+        f.write("table inet vpn {\n\tchain prerouting {\n"
+                "\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+                '\t\tiifname "eth0" meta l4proto tcp counter prefrag mtu auto tcp segment\n'
+                "\t}\n}\n")
+    for r in tun.routers():
+        r.run([os.path.join(TOP, "build", "nft", "nft-prefrag"), "-f", ruleset])
+    assert "prefrag mtu auto tcp segment" in tun.ra.sh("nft list ruleset")
+    before = tun.ra.counters()
+    with capture(tun.mid, "eth0", f"{tun.tmp}/mid.pcap", "esp or ip[6:2] & 0x3fff != 0") as wire:
+        for dst in (tun.HB, tun.HB6):
+            assert tcp_transfer(tun.ha, tun.hb, dst, 1 << 20, timeout=120) == (1 << 20, True)
+    no_fragments_and_fit(wire)
+    c = counter_delta(tun.ra, before)
+    assert c["ipv4_tcp_segmented"] > 0 and c["ipv6_tcp_segmented"] > 0
