@@ -106,10 +106,11 @@ static int nf_prefrag_tcp_resize(const struct nf_prefrag_family *family,
 	struct tcphdr *th;
 
 	/* A clone shares skb_shared_info: a local socket's (TCP counts its
-	 * segments from gso_size), or a packet tap's.
+	 * segments from gso_size), or a packet tap's.  Devices that segment
+	 * want every header in the linear part.
 	 */
 	if (skb_unclone(skb, GFP_ATOMIC) ||
-	    skb_ensure_writable(skb, thoff + sizeof(*th)))
+	    skb_ensure_writable(skb, thoff + thlen))
 		return -ENOMEM;
 	shinfo = skb_shinfo(skb);
 	th = (struct tcphdr *)(skb->data + thoff);
