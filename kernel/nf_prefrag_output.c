@@ -79,10 +79,12 @@ void nf_prefrag_output(const struct nf_prefrag_family *family,
 		return;
 	}
 
-	/* No offload features: segments may be headed into IPsec, which
-	 * needs complete checksums anyway (as xfrm_output_gso()).
+	/* As ip_finish_output_gso() with a device that has them: segments
+	 * share the aggregate's pages, and their checksums are left to
+	 * xfrm_output(), the device, or the fragmenter (which all resolve
+	 * CHECKSUM_PARTIAL): one copy of the data less.
 	 */
-	segs = skb_gso_segment(skb, 0);
+	segs = skb_gso_segment(skb, NETIF_F_SG | NETIF_F_HW_CSUM);
 	if (IS_ERR_OR_NULL(segs)) {
 		kfree_skb(skb);
 		nf_prefrag_count(state->net, family->nfproto, NF_PREFRAG_ERRORS, 1);
