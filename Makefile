@@ -129,8 +129,16 @@ lint: deb
 demo: all
 	/usr/bin/python3 tests/guest/vm.py --timeout 600 -- /usr/bin/python3 tests/demo/demo.py
 
-check: all
+check: all test-tools
 	sh tests/run-tests.sh
+
+# Test tools (not shipped): a blob writer that bypasses the plugins' checks.
+test-tools: $(BUILD)/tests/xt-bad-blob
+
+$(BUILD)/tests/xt-bad-blob: tests/tools/xt-bad-blob.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< \
+		$(shell pkg-config --cflags --libs libip4tc libip6tc)
 
 # The benchmark's NFQUEUE peer (userspace pre-fragmenter); not shipped.
 $(BUILD)/bench/nfq-prefrag: tests/bench/nfq-prefrag.c
@@ -157,4 +165,4 @@ clean:
 	rm -rf kernel/.tmp_versions
 
 .PHONY: all setup modules plugins nft man install uninstall dkms-src dkms-install \
-	dkms-uninstall deb lint demo check bench checkpatch clean
+	dkms-uninstall deb lint demo check test-tools bench checkpatch clean

@@ -67,8 +67,12 @@ static int cleardf_tg_check(const struct xt_tgchk_param *par)
 		return -EINVAL;
 	}
 
-	if (info->flags & ~XT_CLEARDF_FLAGS || info->reserved) {
+	if (info->flags & ~XT_CLEARDF_FLAGS) {
 		pr_info_ratelimited("unknown flags 0x%x\n", info->flags);
+		return -EINVAL;
+	}
+	if (info->reserved) {
+		pr_info_ratelimited("reserved byte %u: must be 0\n", info->reserved);
 		return -EINVAL;
 	}
 	/* nft tables have names of their users' choosing. */

@@ -16,8 +16,9 @@ cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 
 echo "== build"
-make -s all 2>&1 | grep -v 'Skipping BTF generation' || true
-[ -e build/libxt/libxt_PREFRAG.so ] && [ -x build/nft/nft-prefrag ] || { echo "build failed" >&2; exit 1; }
+make -s all test-tools 2>&1 | grep -v 'Skipping BTF generation' || true
+[ -e build/libxt/libxt_PREFRAG.so ] && [ -x build/nft/nft-prefrag ] && [ -x build/tests/xt-bad-blob ] ||
+	{ echo "build failed" >&2; exit 1; }
 for v in $(ls /lib/modules); do
 	[ -e "/lib/modules/$v/build" ] || continue
 	[ -e "build/kernel/$v/xt_PREFRAG.ko" ] || { echo "modules for $v did not build" >&2; exit 1; }

@@ -11,8 +11,10 @@ Peers, all on gateway A:
   no rule            the kernel: encrypt whole, fragment the ESP packet
   PREFRAG fragment   -j PREFRAG --mtu auto (cut before encryption)
   PREFRAG segment    -j PREFRAG --mtu auto --tcp segment (no fragments)
-  TCPMSS clamp       -j TCPMSS --clamp-mss-to-pmtu on SYNs (what TCP users
-                     pick today; works only for connections it saw start)
+  TCPMSS clamp       -j TCPMSS --clamp-mss-to-pmtu on SYNs headed into the
+                     tunnel, on both gateways (each clamps what the far host
+                     sends): what TCP users pick today; works only for
+                     connections it saw start
   NFQUEUE            nfq-prefrag.c: each oversized packet copied to
                      userspace, fragmented there, re-injected (raw socket)
   nothing matches    a PREFRAG rule that matches no packet: its cost
@@ -50,7 +52,7 @@ PEERS = {
     "no rule": [],
     "PREFRAG fragment": [f"-t mangle -A POSTROUTING {IPSEC_OUT} -j PREFRAG --mtu auto"],
     "PREFRAG segment": [f"-t mangle -A POSTROUTING {IPSEC_OUT} -j PREFRAG --mtu auto --tcp segment"],
-    "TCPMSS clamp": ["-t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN "
+    "TCPMSS clamp": ["both: -t mangle -A FORWARD -o eth1 -p tcp --tcp-flags SYN,RST SYN "
                      "-j TCPMSS --clamp-mss-to-pmtu"],
     "NFQUEUE": [f"-t mangle -A FORWARD -o eth1 -m length --length {TUNNEL_MTU + 1}:65535 "
                 "-j NFQUEUE --queue-num 0"],
@@ -66,7 +68,8 @@ DF_PEERS = {
 
 
 class Setup:
-    """Gateway A's rules (and the NFQUEUE peer's process) for one peer."""
+    """Gateway A's rules ("both: ..." on gateway B too), and the NFQUEUE
+    peer's process, for one peer."""
 
     def __init__(self, t, rules, df=False):
         self.t, self.rules, self.df, self.nfq = t, rules, df, None
@@ -76,7 +79,9 @@ class Setup:
         t.flush_rules()
         t.ha.sysctl("net.ipv4.ip_no_pmtu_disc", 0 if self.df else 1)
         for r in self.rules:
-            t.ra.sh(f"iptables-legacy {r}")
+            gateways = t.routers() if r.startswith("both: ") else (t.ra,)
+            for g in gateways:
+                g.sh(f"iptables-legacy {r.removeprefix('both: ')}")
         if any("NFQUEUE" in r for r in self.rules):
             self.nfq = t.ra.popen([NFQ_PREFRAG, "0", str(TUNNEL_MTU)],
                                   stdout=subprocess.PIPE)
@@ -236,7 +241,8 @@ def main():
             ("TCPMSS + CLEARDF DF / TCPMSS clamp DF", med(tcp["TCPMSS + CLEARDF DF"]),
              med(tcp["TCPMSS clamp DF"]), "≥ 0.97: CLEARDF costs ≤ 3 %"),
             ("nothing matches / no rule", med(tcp["nothing matches"]), base, "≥ 0.99")):
-        print(f"  {label:44s} {num / den:6.2f}   ({target})")
+        ratio = f"{num / den:6.2f}" if den else "   n/a"
+        print(f"  {label:44s} {ratio}   ({target})")
 
     print(f"\n== TCP bulk, parallel flows, {cpus} vCPU(s), {SHORT_ROUNDS} rounds")
     print(f"{'flows':>6s} {'no rule':>9s} {'segment':>9s} {'fragment':>9s}"

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xt-bad-blob: hand the kernel a target blob that no plugin would build, so
+ * that the modules' own checks are what refuses it (a test tool, not
+ * shipped).  Appends one rule with the given target name, revision and raw
+ * info bytes to an iptables-legacy chain, through libiptc.
+ *
+ *   xt-bad-blob 4|6 TABLE CHAIN TARGET REVISION HEXBYTES
+ *
+ * Prints "accepted", or "refused: <errno name>: <message>" and exits 1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libiptc/libiptc.h>
+#include <libiptc/libip6tc.h>
+
+static const char *errno_name(int err)
+{
+	switch (err) {
+	case EINVAL:	return "EINVAL";
+	case ENOENT:	return "ENOENT";
+	case EPERM:	return "EPERM";
+	case ENOMEM:	return "ENOMEM";
+	case EOVERFLOW:	return "EOVERFLOW";
+	case EPROTOTYPE: return "EPROTOTYPE";
+	}
+	return "other";
+}
+
+static int parse_hex(const char *hex, unsigned char *out, size_t max)
+{
+	size_t n = strlen(hex) / 2, i;
+	unsigned int byte;
+
+	if (strlen(hex) % 2 || n > max)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+			return -1;
+		out[i] = byte;
+	}
+	return n;
+}
+
+/* The target, after an entry header of @entry_size bytes. */
+static size_t put_target(unsigned char *buf, size_t entry_size,
+			 const char *name, unsigned int revision,
+			 const unsigned char *data, size_t len)
+{
+	struct xt_entry_target *t = (void *)(buf + entry_size);
+	size_t size = XT_ALIGN(sizeof(*t)) + XT_ALIGN(len);
+
+	t->u.user.target_size = size;
+	snprintf(t->u.user.name, sizeof(t->u.user.name), "%s", name);
+	t->u.user.revision = revision;
+	memcpy(t->data, data, len);
+	return entry_size + size;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned char data[256], buf[1024] = {};
+	unsigned int revision;
+	int len, ok, err;
+	size_t size;
+
+	if (argc != 7 || (strcmp(argv[1], "4") && strcmp(argv[1], "6"))) {
+		fprintf(stderr, "usage: xt-bad-blob 4|6 TABLE CHAIN TARGET REVISION HEXBYTES\n");
+		return 2;
+	}
+	revision = strtoul(argv[5], NULL, 0);
+	len = parse_hex(argv[6], data, sizeof(data));
+	if (len < 0) {
+		fprintf(stderr, "xt-bad-blob: HEXBYTES: an even number of hex digits, at most %zu bytes\n",
+			sizeof(data));
+		return 2;
+	}
+
+	if (argv[1][0] == '4') {
+		struct ipt_entry *e = (void *)buf;
+		struct xtc_handle *h = iptc_init(argv[2]);
+
+		if (!h) {
+			fprintf(stderr, "xt-bad-blob: %s\n", iptc_strerror(errno));
+			return 2;
+		}
+		size = put_target(buf, XT_ALIGN(sizeof(*e)), argv[4], revision, data, len);
+		e->target_offset = XT_ALIGN(sizeof(*e));
+		e->next_offset = size;
+		ok = iptc_append_entry(argv[3], e, h) && iptc_commit(h);
+		err = errno;
+		if (!ok)
+			printf("refused: %s: %s\n", errno_name(err), iptc_strerror(err));
+		iptc_free(h);
+	} else {
+		struct ip6t_entry *e = (void *)buf;
+		struct xtc_handle *h = ip6tc_init(argv[2]);
+
+		if (!h) {
+			fprintf(stderr, "xt-bad-blob: %s\n", ip6tc_strerror(errno));
+			return 2;
+		}
+		size = put_target(buf, XT_ALIGN(sizeof(*e)), argv[4], revision, data, len);
+		e->target_offset = XT_ALIGN(sizeof(*e));
+		e->next_offset = size;
+		ok = ip6tc_append_entry(argv[3], e, h) && ip6tc_commit(h);
+		err = errno;
+		if (!ok)
+			printf("refused: %s: %s\n", errno_name(err), ip6tc_strerror(err));
+		ip6tc_free(h);
+	}
+	if (ok)
+		printf("accepted\n");
+	return !ok;
+}
