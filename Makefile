@@ -4,6 +4,7 @@
 #   make setup        install what building and testing need (Debian packages)
 #   make demo         boot a guest kernel and show PREFRAG on real packets
 #   make check        the test suite (userspace checks, then the guest suites)
+#   make fuzz         100 000 fuzz packets through every action, in the guest
 #   make bench        benchmarks (not part of the tests)
 #   make install      plugins, nft-prefrag, man pages, modprobe.d file
 #   make dkms-install the kernel modules, with DKMS, for every kernel with headers
@@ -146,6 +147,12 @@ $(BUILD)/bench/nfq-prefrag: tests/bench/nfq-prefrag.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< \
 		$(shell pkg-config --cflags --libs libnetfilter_queue)
 
+# 100 000 fuzz packets (NF_PREFRAG_FUZZ_SEED=<seed> replays a run).
+fuzz: all
+	sh tests/fuzz/make-packets.sh fuzz 100000
+	NF_PREFRAG_FUZZ_FILE=$(BUILD)/fuzz/fuzz.bin /usr/bin/python3 tests/guest/vm.py --timeout 3600 -- \
+		/usr/bin/python3 -m pytest -v --color=no -rA -p no:cacheprovider tests/kernel/test_fuzz.py
+
 # Once with one vCPU, once with two: the cost per packet should scale.
 bench: all $(BUILD)/bench/nfq-prefrag
 	@set -e; for cpus in 1 2; do \
@@ -165,4 +172,4 @@ clean:
 	rm -rf kernel/.tmp_versions
 
 .PHONY: all setup modules plugins nft man install uninstall dkms-src dkms-install \
-	dkms-uninstall deb lint demo check test-tools bench checkpatch clean
+	dkms-uninstall deb lint demo check test-tools fuzz bench checkpatch clean

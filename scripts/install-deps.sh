@@ -66,7 +66,8 @@ pkgs="build-essential pkg-config kmod bc flex bison libelf-dev libssl-dev
 	iproute2 ethtool tcpdump iputils-ping netcat-openbsd socat
 	python3 python3-pytest
 	dkms dh-dkms debhelper devscripts fakeroot dpkg-dev lintian conntrack
-	debootstrap git libnetfilter-queue-dev libip4tc-dev libip6tc-dev"
+	debootstrap git libnetfilter-queue-dev libip4tc-dev libip6tc-dev
+	python3-scapy"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

@@ -36,6 +36,9 @@ make -s lint
 echo "== userspace tests (host)"
 $PY -m pytest -q -p no:cacheprovider tests/userspace
 
+echo "== fuzz packets (scapy, on this machine: tests/kernel/test_fuzz.py replays them)"
+sh tests/fuzz/make-packets.sh check 3000
+
 echo "== kernel tests (guest)"
 kver=${NF_PREFRAG_KERNEL:-}
 $PY tests/guest/vm.py ${kver:+--kernel "$kver"} --timeout 1800 -- \
