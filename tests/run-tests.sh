@@ -5,7 +5,8 @@
 #     Debian packages
 #  3. userspace tests on this machine (plugins: options, errors, translation)
 #  4. the kernel suite in a QEMU guest booting Debian's 6.1 kernel: real
-#     modules, real packets through namespaced IPsec gateways
+#     modules, real packets through namespaced IPsec gateways (fuzz packets
+#     built here first); then churn under load in a guest with two vCPUs
 #  5. first contact: a fresh debootstrap'ed Debian 12 where the README's
 #     commands run as written, and our packages are installed, upgraded,
 #     removed, and booted in the guest on 6.1 and 6.12 (tests/distro/)
@@ -43,6 +44,10 @@ echo "== kernel tests (guest)"
 kver=${NF_PREFRAG_KERNEL:-}
 $PY tests/guest/vm.py ${kver:+--kernel "$kver"} --timeout 1800 -- \
 	$PY -m pytest -v --color=no --tb=short -p no:cacheprovider tests/kernel
+
+echo "== churn under load (guest with two vCPUs)"
+$PY tests/guest/vm.py ${kver:+--kernel "$kver"} --cpus 2 --timeout 1800 -- \
+	$PY -m pytest -v --color=no --tb=short -p no:cacheprovider tests/kernel/test_churn.py
 
 if [ "${NF_PREFRAG_FIRST_CONTACT:-1}" != 0 ]; then
 	echo "== first contact (fresh Debian root)"

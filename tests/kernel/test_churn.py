@@ -1,0 +1,141 @@
+"""Churn under load, on two vCPUs (tests/run-tests.sh boots a second guest
+for it): while TCP flows of both families cross the tunnel from both CPUs,
+rules come and go 100 times, the modules are unloaded and loaded again,
+namespaces holding rules are deleted, the SAs are rekeyed and the tunnel's
+MTU changes.  The flows must arrive byte-exact, the counters must add up,
+and the modules must unload at the end."""
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from nettest import TOP, Netns, tcp_transfer
+from topology import KEY_AB, KEY_BA, Tunnel
+
+pytestmark = pytest.mark.skipif(
+    os.cpu_count() < 2, reason="needs two vCPUs: tests/run-tests.sh runs it in its SMP guest")
+
+NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
+OUR_MODULES = ["xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU", "nf_prefrag"]
+CYCLES = 100
+
+RULES = [
+    "iptables-legacy -t mangle -A POSTROUTING -m policy --dir out --pol ipsec -j PREFRAG --mtu auto",
+    "iptables-legacy -t mangle -A PREROUTING -i eth0 -p tcp -j PREFRAG --mtu auto --tcp segment",
+    "iptables-legacy -t mangle -A PREROUTING -i eth0 -j CLEARDF --min-len 1400",
+    "iptables-legacy -A FORWARD -m length --length 9000:65535 "
+    "-j REJECT --reject-with icmp-frag-needed --reject-mtu 1400",
+    "ip6tables-legacy -t mangle -A PREROUTING -i eth0 -p tcp -j PREFRAG --mtu auto --tcp segment",
+]
+NFT_RULES = """table inet churn {
+	chain post {
+		type filter hook postrouting priority mangle; policy accept;
+		oifname "eth1" prefrag mtu auto tcp segment
+	}
+}
+"""
+
+
+def add_rules(t, tmp):
+    for r in t.routers():
+        r.sh(" && ".join(RULES))
+        with open(f"{tmp}/churn.nft", "w") as f:
+            f.write(NFT_RULES)
+        r.run([NFT_PREFRAG, "-f", f"{tmp}/churn.nft"])
+
+
+def rekey(t, spi_base):
+    """New SAs (new SPIs) in place of the old ones, on both gateways, as an
+    IKE rekey does: the new ones first, then the old ones go."""
+    aead = "aead 'rfc4106(gcm(aes))'"
+    for r, me, peer, out_key, in_key, spi_out, spi_in in (
+            (t.ra, t.RA_OUT, t.RB_OUT, KEY_AB, KEY_BA, spi_base, spi_base + 1),
+            (t.rb, t.RB_OUT, t.RA_OUT, KEY_BA, KEY_AB, spi_base + 1, spi_base)):
+        old = states(r)
+        r.sh(f"""
+ip xfrm state add src {me} dst {peer} proto esp spi {spi_out} reqid 1 mode tunnel replay-window 64 {aead} {out_key} 128 flag af-unspec
+ip xfrm state add src {peer} dst {me} proto esp spi {spi_in} reqid 2 mode tunnel replay-window 64 {aead} {in_key} 128 flag af-unspec
+""")
+        for src, dst, spi in old:
+            r.sh(f"ip xfrm state delete src {src} dst {dst} proto esp spi {spi}")
+
+
+def states(ns):
+    """(src, dst, spi) of every SA."""
+    out, src = [], None
+    for line in ns.sh("ip xfrm state list").splitlines():
+        words = line.split()
+        if words[:1] == ["src"]:
+            src, dst = words[1], words[3]
+        elif words[:2] == ["proto", "esp"] and src:
+            out.append((src, dst, words[3]))
+    return out
+
+
+def rmmod(modules):
+    """rmmod, waiting for deferred releases (nf_tables frees rules later)."""
+    for _ in range(50):
+        if subprocess.run(["rmmod"] + modules, capture_output=True).returncode == 0:
+            return
+        time.sleep(0.2)
+    r = subprocess.run(["rmmod"] + modules, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr + open("/proc/modules").read()
+
+
+def test_churn_under_load(modules, tmp_path):
+    subprocess.run(["modprobe", "xt_REJECT_MTU"], check=True)
+    t = Tunnel(prefix="ch", ipv6=True, drop_fragments=True)
+    stop = threading.Event()
+    done, failed = [], []
+
+    def flow(dst, port):
+        while not stop.is_set():
+            r = tcp_transfer(t.ha, t.hb, dst, 2 << 20, port=port, timeout=300)
+            (done if r == (2 << 20, True) else failed).append((dst, port, r))
+
+    # Three flows at once: the guest's two CPUs both carry packets.
+    threads = [threading.Thread(target=flow, args=a)
+               for a in ((t.HB, 5101), (t.HB, 5102), (t.HB6, 5103))]
+    for th in threads:
+        th.start()
+    try:
+        for i in range(CYCLES):
+            add_rules(t, tmp_path)
+            time.sleep(0.05)
+            if i % 25 == 24:  # what the rules did must add up
+                c = t.ra.counters()
+                assert c["ipv4_fragments_sent"] >= 2 * c["ipv4_packets_fragmented"]
+                assert c["ipv4_errors"] == 0 and c["ipv6_errors"] == 0, c
+            t.flush_rules()
+            if i % 20 == 10:
+                rmmod(OUR_MODULES)
+                subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU"],
+                               check=True)
+            if i % 20 == 5:
+                gone = Netns(f"ch-gone{i}")
+                gone.sh(" && ".join(r.replace("-i eth0 ", "") for r in RULES))
+                gone.run([NFT_PREFRAG, "-f", f"{tmp_path}/churn.nft"])
+                gone.delete()
+            if i % 25 == 15:
+                rekey(t, 0x1000 + i * 2)
+            if i % 10 == 3:
+                mtu = 1400 if i % 20 == 3 else 1500
+                for r in t.routers():
+                    r.sh(f"ip link set eth1 mtu {mtu}")
+                t.mid.sh(f"ip link set eth0 mtu {mtu}; ip link set eth1 mtu {mtu}")
+    finally:
+        for r in t.routers():
+            r.sh("ip link set eth1 mtu 1500")
+        t.mid.sh("ip link set eth0 mtu 1500; ip link set eth1 mtu 1500")
+        stop.set()
+        for th in threads:
+            th.join(400)
+    assert not failed, failed
+    assert len(done) >= 3, done
+    t.flush_rules()
+    t.delete()
+    # Every rule gone, every namespace gone: nothing may hold our modules.
+    rmmod(OUR_MODULES)
+    subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF"], check=True)
