@@ -20,7 +20,8 @@ ip link set lo up
 # root has them installed already (vm.py --installed: the packages' DKMS
 # build and modprobe.d file).
 if [ -n "${NF_PREFRAG_MODTREE:-}" ]; then
-	mkdir -p /run/nf-prefrag-kmods
+	# (absent from the root for a kernel of vm.py --kernel-tree)
+	mkdir -p /run/nf-prefrag-kmods "/lib/modules/$(uname -r)"
 	mount --bind "/lib/modules/$(uname -r)" /run/nf-prefrag-kmods
 	mount --bind "$NF_PREFRAG_MODTREE" "/lib/modules/$(uname -r)"
 	# As the packages install it: REJECT revision 1 loads with ipt_REJECT.
@@ -31,8 +32,20 @@ modprobe -a veth xfrm_user esp4 esp6 aesni_intel gcm ctr ghash_clmulni_intel \
 	seqiv nf_conntrack 2>/dev/null
 export HOME=/tmp PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PYTHONDONTWRITEBYTECODE=1
+# A kmemleak kernel (the debug kernel): only what leaks from here on counts.
+kmemleak=/sys/kernel/debug/kmemleak
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+[ -e $kmemleak ] && echo clear >$kmemleak
 sh "$R/cmd.sh" </dev/null >/dev/console 2>&1
 echo $? >"$R/status"
+# Leaks are only found by a scan (twice: an object must look lost in two
+# scans in a row); its report goes to the kernel log, which vm.py reads.
+if [ -e $kmemleak ]; then
+	echo scan >$kmemleak
+	sleep 5
+	echo scan >$kmemleak
+	cat $kmemleak >/dev/console
+fi
 dmesg >"$R/dmesg"
 sync
 # busybox's: a minimal root (debootstrap --variant=minbase) has no poweroff.

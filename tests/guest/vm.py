@@ -27,10 +27,17 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 # The guest's root file system: this machine's, or with --root another
 # Debian tree (a debootstrap'ed one with our packages installed).
 ROOT = "/"
+# Where the kernel (/boot, /lib/modules) comes from: the root's, or with
+# --kernel-tree one built elsewhere (scripts/debug-kernel.sh).
+KERNEL_TREE = None
 
 
 def in_root(path):
     return os.path.join(ROOT, path.lstrip("/"))
+
+
+def in_kernel_tree(path):
+    return os.path.join(KERNEL_TREE, path.lstrip("/")) if KERNEL_TREE else in_root(path)
 
 # Modules the initramfs needs to reach the 9p root; their dependencies are
 # resolved from the kernel's own modules.dep (the list differs per kernel).
@@ -50,15 +57,15 @@ def log(msg):
 
 
 def kernel_versions():
-    return sorted(os.listdir(in_root("/lib/modules")))
+    return sorted(os.listdir(in_kernel_tree("/lib/modules")))
 
 
 def default_kernel():
     """The newest bookworm kernel (6.1) with an image and headers: the one CI
     must pass."""
     vers = [v for v in kernel_versions()
-            if os.path.exists(in_root(f"/boot/vmlinuz-{v}")) and
-            os.path.exists(in_root(f"/lib/modules/{v}/build"))]
+            if os.path.exists(in_kernel_tree(f"/boot/vmlinuz-{v}")) and
+            os.path.exists(in_kernel_tree(f"/lib/modules/{v}/build"))]
     if not vers:
         sys.exit("vm: no kernel with headers in /lib/modules: run make setup")
     bookworm = [v for v in vers if v.startswith("6.1.")]
@@ -95,7 +102,7 @@ def extract_vmlinux(bzimage, out):
 
 def read_modules_dep(kver):
     deps = {}
-    with open(in_root(f"/lib/modules/{kver}/modules.dep")) as f:
+    with open(in_kernel_tree(f"/lib/modules/{kver}/modules.dep")) as f:
         for line in f:
             path, _, rest = line.partition(":")
             deps[path] = rest.split()
@@ -141,7 +148,7 @@ def build_initramfs(kver, cache):
         os.chmod(os.path.join(root, "init"), 0o755)
         names = []
         for i, rel in enumerate(boot_module_paths(kver)):
-            src = in_root(f"/lib/modules/{kver}/{rel}")
+            src = in_kernel_tree(f"/lib/modules/{kver}/{rel}")
             dst = os.path.join(root, "modules", f"{i:02d}-{module_name(rel)}.ko")
             if rel.endswith(".xz"):
                 with lzma.open(src) as fi, open(dst, "wb") as fo:
@@ -168,17 +175,23 @@ def build_module_tree(kver, cache, modules):
     """/lib/modules/<kver> plus our modules under updates/, with modules.dep.
 
     The kernel's own modules are symlinked, not copied; depmod runs natively
-    on the host in about a second.
+    on the host in about a second.  A kernel from --kernel-tree is not in the
+    guest's root: its few files are copied instead (it builds in what the
+    suite needs).
     """
     base = os.path.join(cache, "modroot")
     shutil.rmtree(base, ignore_errors=True)
     tree = os.path.join(base, "lib/modules", kver)
     os.makedirs(os.path.join(tree, "updates"))
-    real = f"/lib/modules/{kver}"
+    real = in_kernel_tree(f"/lib/modules/{kver}")
     for entry in os.listdir(real):
         if entry == "kernel" or entry.startswith("modules.builtin") or \
            entry == "modules.order":
-            os.symlink(os.path.join(real, entry), os.path.join(tree, entry))
+            if KERNEL_TREE:
+                copy = shutil.copytree if entry == "kernel" else shutil.copy2
+                copy(os.path.join(real, entry), os.path.join(tree, entry))
+            else:
+                os.symlink(os.path.join(real, entry), os.path.join(tree, entry))
     for m in modules:
         shutil.copy2(m, os.path.join(tree, "updates"))
     subprocess.run(["depmod", "-b", base, kver], check=True)
@@ -208,7 +221,7 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
                          kver if ROOT == "/" else
                          os.path.basename(os.path.normpath(ROOT)) + "-" + kver)
     os.makedirs(cache, exist_ok=True)
-    vmlinux = extract_vmlinux(in_root(f"/boot/vmlinuz-{kver}"),
+    vmlinux = extract_vmlinux(in_kernel_tree(f"/boot/vmlinuz-{kver}"),
                               os.path.join(cache, "vmlinux"))
     initrd = build_initramfs(kver, cache)
     modtree = "" if installed else build_module_tree(kver, cache, our_modules(kver))
@@ -309,6 +322,9 @@ def main():
                     help="show the console only when the run fails")
     ap.add_argument("--root", default="/",
                     help="the guest's root file system (default: this machine's)")
+    ap.add_argument("--kernel-tree", default=None,
+                    help="take the kernel's /boot and /lib/modules from this tree "
+                         "(scripts/debug-kernel.sh), not from the root")
     ap.add_argument("--installed", action="store_true",
                     help="use the modules installed in the root (DKMS), not build/")
     ap.add_argument("--cwd", default=None, help="working directory in the guest")
@@ -317,11 +333,12 @@ def main():
     ap.add_argument("command", nargs=argparse.REMAINDER,
                     help="shell command to run in the guest (cwd is kept)")
     a = ap.parse_args()
-    global ROOT
+    global ROOT, KERNEL_TREE
     ROOT = os.path.abspath(a.root)
+    KERNEL_TREE = a.kernel_tree and os.path.abspath(a.kernel_tree)
     cmd = " ".join(a.command[1:] if a.command[:1] == ["--"] else a.command) or "true"
     kver = a.kernel or default_kernel()
-    if not os.path.isdir(in_root(f"/lib/modules/{kver}")):
+    if not os.path.isdir(in_kernel_tree(f"/lib/modules/{kver}")):
         sys.exit(f"vm: kernel {kver} not installed (have: {' '.join(kernel_versions())})")
     sys.exit(run(kver, cmd, a.timeout, a.mem, a.cpus, a.quiet,
                  installed=a.installed, cwd=a.cwd, top=a.top))
