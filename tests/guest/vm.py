@@ -93,7 +93,7 @@ def extract_vmlinux(bzimage, out):
             elf = p.stdout
     if not elf or not elf.startswith(b"\x7fELF"):
         return bzimage  # boots too, only slower
-    tmp = out + ".tmp"
+    tmp = f"{out}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
         f.write(elf)
     os.replace(tmp, out)
@@ -163,15 +163,16 @@ def build_initramfs(kver, cache):
             names.append(os.path.basename(dst))
         cpio = subprocess.run("find . | cpio -o -H newc --quiet", shell=True,
                               cwd=root, capture_output=True, check=True).stdout
-        with gzip.open(out + ".tmp", "wb", compresslevel=1) as f:
+        tmp = f"{out}.{os.getpid()}.tmp"
+        with gzip.open(tmp, "wb", compresslevel=1) as f:
             f.write(cpio)
-        os.replace(out + ".tmp", out)
+        os.replace(tmp, out)
     finally:
         shutil.rmtree(root)
     return out
 
 
-def build_module_tree(kver, cache, modules):
+def build_module_tree(kver, workdir, modules):
     """/lib/modules/<kver> plus our modules under updates/, with modules.dep.
 
     The kernel's own modules are symlinked, not copied; depmod runs natively
@@ -179,8 +180,7 @@ def build_module_tree(kver, cache, modules):
     guest's root: its few files are copied instead (it builds in what the
     suite needs).
     """
-    base = os.path.join(cache, "modroot")
-    shutil.rmtree(base, ignore_errors=True)
+    base = os.path.join(workdir, "modroot")
     tree = os.path.join(base, "lib/modules", kver)
     os.makedirs(os.path.join(tree, "updates"))
     real = in_kernel_tree(f"/lib/modules/{kver}")
@@ -224,9 +224,9 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
     vmlinux = extract_vmlinux(in_kernel_tree(f"/boot/vmlinuz-{kver}"),
                               os.path.join(cache, "vmlinux"))
     initrd = build_initramfs(kver, cache)
-    modtree = "" if installed else build_module_tree(kver, cache, our_modules(kver))
-
     results = tempfile.mkdtemp(prefix="nf-prefrag-guest.")
+    # Per run: guests may run side by side on the same kernel.
+    modtree = "" if installed else build_module_tree(kver, results, our_modules(kver))
     with open(os.path.join(results, "cmd.sh"), "w") as f:
         f.write("cd %s\n%s\n" % (shlex_quote(cwd or os.getcwd()), command))
     with open(os.path.join(results, "env"), "w") as f:
