@@ -66,7 +66,8 @@ def fz(modules):
 
 def replay(t, path):
     """Send every packet from host A's eth0 to gateway A, as on the wire."""
-    ra_mac = bytes.fromhex(t.ra.sh("cat /sys/class/net/eth0/address").strip().replace(":", ""))
+    link = t.ra.sh("ip -o link show eth0").split()
+    ra_mac = bytes.fromhex(link[link.index("link/ether") + 1].replace(":", ""))
     with t.ha.entered():
         s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM)
     sent = 0
