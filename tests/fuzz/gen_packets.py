@@ -107,6 +107,8 @@ def fragment4(rng, pkt):
     whole = bytes(pkt)
     hl = (whole[0] & 15) * 4
     data = whole[hl:]
+    if not data:
+        return [pkt]
     step = few_pieces(data, rng.choice([8, 16, 24, 512, 1000, 1400, 1480]))
     frags, off = [], 0
     while off < len(data):
@@ -139,7 +141,7 @@ def ipv6(rng):
     if not isinstance(inner, (TCP, UDP, ICMP)):
         inner = Raw(bytes(inner))
     pkt = pkt / inner
-    if rng.random() < 0.2:
+    if rng.random() < 0.2 and len(pkt[IPv6].payload):
         fid = rng.getrandbits(32)
         raw = bytes(pkt[IPv6].payload)
         step = few_pieces(raw, rng.choice([8, 64, 1232, 1440]))
