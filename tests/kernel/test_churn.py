@@ -21,14 +21,22 @@ NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
 OUR_MODULES = ["xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU", "nf_prefrag"]
 CYCLES = 100
 
-RULES = [
-    "iptables-legacy -t mangle -A POSTROUTING -m policy --dir out --pol ipsec -j PREFRAG --mtu auto",
-    "iptables-legacy -t mangle -A PREROUTING -i eth0 -p tcp -j PREFRAG --mtu auto --tcp segment",
-    "iptables-legacy -t mangle -A PREROUTING -i eth0 -j CLEARDF --min-len 1400",
-    "iptables-legacy -A FORWARD -m length --length 9000:65535 "
-    "-j REJECT --reject-with icmp-frag-needed --reject-mtu 1400",
-    "ip6tables-legacy -t mangle -A PREROUTING -i eth0 -p tcp -j PREFRAG --mtu auto --tcp segment",
-]
+# One iptables-restore per family and one nft-prefrag per gateway and
+# cycle: under emulation every process start costs.
+RULES4 = """*mangle
+-A PREROUTING -i eth0 -p tcp -j PREFRAG --mtu auto --tcp segment
+-A PREROUTING -i eth0 -j CLEARDF --min-len 1400
+-A POSTROUTING -m policy --dir out --pol ipsec -j PREFRAG --mtu auto
+COMMIT
+*filter
+-A FORWARD -m length --length 9000:65535 -j REJECT --reject-with icmp-frag-needed --reject-mtu 1400
+COMMIT
+"""
+RULES6 = """*mangle
+-A PREROUTING -i eth0 -p tcp -j PREFRAG --mtu auto --tcp segment
+COMMIT
+"""
+FLUSH = "*mangle\nCOMMIT\n*filter\nCOMMIT\n"
 NFT_RULES = """table inet churn {
 	chain post {
 		type filter hook postrouting priority mangle; policy accept;
@@ -38,12 +46,17 @@ NFT_RULES = """table inet churn {
 """
 
 
-def add_rules(t, tmp):
-    for r in t.routers():
-        r.sh(" && ".join(RULES))
-        with open(f"{tmp}/churn.nft", "w") as f:
-            f.write(NFT_RULES)
-        r.run([NFT_PREFRAG, "-f", f"{tmp}/churn.nft"])
+def add_rules(ns, tmp):
+    with open(f"{tmp}/churn.nft", "w") as f:
+        f.write(NFT_RULES)
+    ns.run(["iptables-legacy-restore"], input=RULES4)
+    ns.run(["ip6tables-legacy-restore"], input=RULES6)
+    ns.run([NFT_PREFRAG, "-f", f"{tmp}/churn.nft"])
+
+
+def flush(ns):
+    ns.sh(f"printf '{FLUSH}' | iptables-legacy-restore && "
+          f"printf '{FLUSH}' | ip6tables-legacy-restore && nft flush ruleset")
 
 
 def rekey(t, spi_base):
@@ -102,21 +115,21 @@ def test_churn_under_load(modules, tmp_path):
         th.start()
     try:
         for i in range(CYCLES):
-            add_rules(t, tmp_path)
-            time.sleep(0.05)
+            for r in t.routers():
+                add_rules(r, tmp_path)
             if i % 25 == 24:  # what the rules did must add up
                 c = t.ra.counters()
                 assert c["ipv4_fragments_sent"] >= 2 * c["ipv4_packets_fragmented"]
                 assert c["ipv4_errors"] == 0 and c["ipv6_errors"] == 0, c
-            t.flush_rules()
+            for r in t.routers():
+                flush(r)
             if i % 20 == 10:
                 rmmod(OUR_MODULES)
                 subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU"],
                                check=True)
             if i % 20 == 5:
                 gone = Netns(f"ch-gone{i}")
-                gone.sh(" && ".join(r.replace("-i eth0 ", "") for r in RULES))
-                gone.run([NFT_PREFRAG, "-f", f"{tmp_path}/churn.nft"])
+                add_rules(gone, tmp_path)
                 gone.delete()
             if i % 25 == 15:
                 rekey(t, 0x1000 + i * 2)
