@@ -155,7 +155,8 @@ $(BUILD)/bench/nfq-prefrag: tests/bench/nfq-prefrag.c
 # 100 000 fuzz packets (NF_PREFRAG_FUZZ_SEED=<seed> replays a run).
 fuzz: all
 	sh tests/fuzz/make-packets.sh fuzz 100000
-	NF_PREFRAG_FUZZ_FILE=$(BUILD)/fuzz/fuzz.bin /usr/bin/python3 tests/guest/vm.py --timeout 3600 -- \
+	NF_PREFRAG_FUZZ_FILE=$(BUILD)/fuzz/fuzz.bin /usr/bin/python3 tests/guest/vm.py \
+		$(if $(NF_PREFRAG_KERNEL),--kernel $(NF_PREFRAG_KERNEL)) --timeout 3600 -- \
 		/usr/bin/python3 -m pytest -v --color=no -rA -p no:cacheprovider tests/kernel/test_fuzz.py
 
 # Once with one vCPU, once with two: the cost per packet should scale.
