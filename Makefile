@@ -162,7 +162,7 @@ fuzz: all
 # Once with one vCPU, once with two: the cost per packet should scale.
 bench: all $(BUILD)/bench/nfq-prefrag
 	@set -e; for cpus in 1 2; do \
-		/usr/bin/python3 tests/guest/vm.py --cpus $$cpus --quiet --timeout 1800 -- \
+		/usr/bin/python3 tests/guest/vm.py --cpus $$cpus --timeout 1800 -- \
 			/usr/bin/python3 tests/bench/bench_prefrag.py; \
 	done
 

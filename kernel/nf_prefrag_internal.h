@@ -47,6 +47,10 @@ struct nf_prefrag_family {
 	void	(*set_frag_max_size)(struct sk_buff *skb, unsigned int mtu);
 	/* SKB_GSO_TCPV4 or SKB_GSO_TCPV6 */
 	unsigned int	gso_tcp_type;
+	/* TCP given more segments than its sender numbered: IDs for them
+	 * where the family needs them (IPv4 without DF).  0 or -ENOMEM.
+	 */
+	int	(*tcp_resegmented)(struct sk_buff *skb, struct net *net);
 };
 
 /*
@@ -60,20 +64,16 @@ void nf_prefrag_output(const struct nf_prefrag_family *family,
 		       struct sk_buff *skb, unsigned int mtu,
 		       const struct nf_hook_state *state);
 
-/* nf_prefrag_tcp.c: "tcp segment", for a TCP packet too big for @mtu. */
-enum nf_prefrag_tcp_fit {
-	NF_PREFRAG_TCP_UNFIT,		/* may not be re-segmented: cut it */
-	NF_PREFRAG_TCP_RESIZED,		/* a GSO packet whose segments fit now */
-	NF_PREFRAG_TCP_CUT_HERE,	/* steal it, nf_prefrag_tcp_output() */
-	NF_PREFRAG_TCP_NO_MEMORY,	/* drop it */
-};
-
-enum nf_prefrag_tcp_fit nf_prefrag_tcp_fit(const struct nf_prefrag_family *family,
-					   struct sk_buff *skb, struct net *net,
-					   unsigned int thoff, unsigned int mtu);
-void nf_prefrag_tcp_output(const struct nf_prefrag_family *family,
-			   struct sk_buff *skb, unsigned int thoff,
-			   unsigned int mtu, const struct nf_hook_state *state);
+/*
+ * nf_prefrag_tcp.c: "tcp segment" for a TCP packet too big for @mtu, its
+ * TCP header at @thoff.  False when it cannot be re-segmented (it is left
+ * to the rule's DF policy and the fragmenter), else true with the hook's
+ * *verdict.
+ */
+bool nf_prefrag_tcp_segment(const struct nf_prefrag_family *family,
+			    struct sk_buff *skb, unsigned int thoff,
+			    unsigned int mtu, const struct nf_hook_state *state,
+			    unsigned int *verdict);
 
 /* The POSTROUTING hook functions, one per family. */
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,

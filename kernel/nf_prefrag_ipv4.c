@@ -113,63 +113,29 @@ static void nf_prefrag_ipv4_set_frag_max_size(struct sk_buff *skb,
 	IPCB(skb)->frag_max_size = mtu;
 }
 
+/* Without DF, segments may still be cut further on: one ID each. */
+static int nf_prefrag_ipv4_tcp_resegmented(struct sk_buff *skb, struct net *net)
+{
+	if (nf_prefrag_ipv4_df(skb))
+		return 0;
+	return nf_prefrag_ipv4_renew_id(skb, net, false);
+}
+
 /* ip_do_fragment() cuts to min(route MTU, frag_max_size), DF or not. */
 static const struct nf_prefrag_family nf_prefrag_ipv4_family = {
 	.nfproto		= NFPROTO_IPV4,
 	.fragment		= ip_do_fragment,
 	.set_frag_max_size	= nf_prefrag_ipv4_set_frag_max_size,
 	.gso_tcp_type		= SKB_GSO_TCPV4,
+	.tcp_resegmented	= nf_prefrag_ipv4_tcp_resegmented,
 };
-
-/*
- * "tcp segment": false when the packet is left to the DF policy and the
- * fragmenter, else true with the hook's *verdict.
- */
-static bool nf_prefrag_ipv4_segment(struct sk_buff *skb, unsigned int mtu,
-				    const struct nf_hook_state *state,
-				    unsigned int *verdict)
-{
-	unsigned int thoff = nf_prefrag_ipv4_tcp_offset(skb);
-	struct net *net = state->net;
-
-	if (!thoff)
-		return false;
-	switch (nf_prefrag_tcp_fit(&nf_prefrag_ipv4_family, skb, net, thoff,
-				   mtu)) {
-	case NF_PREFRAG_TCP_UNFIT:
-		return false;
-	case NF_PREFRAG_TCP_RESIZED:
-		*verdict = NF_ACCEPT;
-		/* More segments than the sender numbered: without DF, they
-		 * need IDs of their own (one each) in case they are cut.
-		 */
-		if (nf_prefrag_ipv4_df(skb) ||
-		    !nf_prefrag_ipv4_renew_id(skb, net, false))
-			return true;
-		break;
-	case NF_PREFRAG_TCP_CUT_HERE:
-		/* The confirm hook will not see the packet we steal. */
-		*verdict = nf_prefrag_ct_confirm(skb, thoff, state);
-		if (*verdict != NF_ACCEPT)
-			return true;
-		nf_prefrag_tcp_output(&nf_prefrag_ipv4_family, skb, thoff, mtu,
-				      state);
-		*verdict = NF_STOLEN;
-		return true;
-	case NF_PREFRAG_TCP_NO_MEMORY:
-		break;
-	}
-	nf_prefrag_count(net, NFPROTO_IPV4, NF_PREFRAG_ERRORS, 1);
-	*verdict = NF_DROP;
-	return true;
-}
 
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
 	struct nf_prefrag_stamp stamp;
 	struct net *net = state->net;
-	unsigned int mtu, verdict;
+	unsigned int mtu, verdict, thoff;
 
 	if (!nf_prefrag_stamp_take(skb, net, &stamp))
 		return NF_ACCEPT;
@@ -184,9 +150,12 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 				  IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED))
 		return NF_ACCEPT;
 
-	if ((stamp.flags & NF_PREFRAG_STAMP_TCP_SEGMENT) &&
-	    nf_prefrag_ipv4_segment(skb, mtu, state, &verdict))
-		return verdict;
+	if (stamp.flags & NF_PREFRAG_STAMP_TCP_SEGMENT) {
+		thoff = nf_prefrag_ipv4_tcp_offset(skb);
+		if (thoff && nf_prefrag_tcp_segment(&nf_prefrag_ipv4_family, skb,
+						    thoff, mtu, state, &verdict))
+			return verdict;
+	}
 
 	/* ignore_df: the sender allows fragmentation despite DF (as
 	 * ip_fragment() does).

@@ -73,43 +73,19 @@ static const struct nf_prefrag_family nf_prefrag_ipv6_family = {
 };
 
 /*
- * "tcp segment": false when the packet is left to the rules for what does
- * not fit, else true with the hook's *verdict.  Re-segmented TCP is no
- * fragment: forwarded packets may be re-segmented too.
+ * The TCP header's offset, or 0: not TCP, or with a Fragment header, or
+ * with AH (its digest covers the payload).  Forwarded TCP may be
+ * re-segmented too: that makes no fragment.
  */
-static bool nf_prefrag_ipv6_segment(struct sk_buff *skb, unsigned int mtu,
-				    const struct nf_hook_state *state,
-				    unsigned int *verdict)
+static unsigned int nf_prefrag_ipv6_tcp_offset(struct sk_buff *skb)
 {
-	struct net *net = state->net;
 	unsigned int thoff = 0;
 	int flags = 0;
 
-	/* No Fragment header, and no AH: its digest covers the payload. */
 	if (ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, NULL, &flags) != IPPROTO_TCP ||
 	    (flags & (IP6_FH_F_FRAG | IP6_FH_F_AUTH)))
-		return false;
-	switch (nf_prefrag_tcp_fit(&nf_prefrag_ipv6_family, skb, net, thoff,
-				   mtu)) {
-	case NF_PREFRAG_TCP_UNFIT:
-		return false;
-	case NF_PREFRAG_TCP_RESIZED:
-		*verdict = NF_ACCEPT;
-		return true;
-	case NF_PREFRAG_TCP_CUT_HERE:
-		*verdict = nf_prefrag_ct_confirm(skb, thoff, state);
-		if (*verdict != NF_ACCEPT)
-			return true;
-		nf_prefrag_tcp_output(&nf_prefrag_ipv6_family, skb, thoff, mtu,
-				      state);
-		*verdict = NF_STOLEN;
-		return true;
-	case NF_PREFRAG_TCP_NO_MEMORY:
-		break;
-	}
-	nf_prefrag_count(net, NFPROTO_IPV6, NF_PREFRAG_ERRORS, 1);
-	*verdict = NF_DROP;
-	return true;
+		return 0;
+	return thoff;
 }
 
 unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
@@ -117,7 +93,7 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 {
 	struct nf_prefrag_stamp stamp;
 	struct net *net = state->net;
-	unsigned int mtu, verdict;
+	unsigned int mtu, verdict, thoff;
 	__be16 frag_off;
 	u8 nexthdr;
 	int protoff;
@@ -137,9 +113,12 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 				  IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED))
 		return NF_ACCEPT;
 
-	if ((stamp.flags & NF_PREFRAG_STAMP_TCP_SEGMENT) &&
-	    nf_prefrag_ipv6_segment(skb, mtu, state, &verdict))
-		return verdict;
+	if (stamp.flags & NF_PREFRAG_STAMP_TCP_SEGMENT) {
+		thoff = nf_prefrag_ipv6_tcp_offset(skb);
+		if (thoff && nf_prefrag_tcp_segment(&nf_prefrag_ipv6_family, skb,
+						    thoff, mtu, state, &verdict))
+			return verdict;
+	}
 
 	/* ignore_df: set on local packets whose socket allows fragments. */
 	if ((IP6CB(skb)->flags & IP6SKB_FORWARDED) || !skb->ignore_df) {

@@ -134,9 +134,16 @@ static int nf_prefrag_tcp_resize(const struct nf_prefrag_family *family,
 	return 0;
 }
 
-enum nf_prefrag_tcp_fit nf_prefrag_tcp_fit(const struct nf_prefrag_family *family,
-					   struct sk_buff *skb, struct net *net,
-					   unsigned int thoff, unsigned int mtu)
+enum nf_prefrag_tcp_fit {
+	NF_PREFRAG_TCP_UNFIT,		/* may not be re-segmented: cut it */
+	NF_PREFRAG_TCP_RESIZED,		/* a GSO packet whose segments fit now */
+	NF_PREFRAG_TCP_CUT_HERE,	/* steal it, nf_prefrag_tcp_output() */
+	NF_PREFRAG_TCP_NO_MEMORY,	/* drop it */
+};
+
+static enum nf_prefrag_tcp_fit
+nf_prefrag_tcp_fit(const struct nf_prefrag_family *family, struct sk_buff *skb,
+		   struct net *net, unsigned int thoff, unsigned int mtu)
 {
 	unsigned int thlen, hlen;
 	const struct tcphdr *th;
@@ -220,9 +227,9 @@ static void nf_prefrag_tcp_send(const struct nf_prefrag_family *family,
 }
 
 /* Software segmentation, checksums complete (they may be headed into IPsec). */
-static struct sk_buff *nf_prefrag_tcp_segment(struct sk_buff *skb,
-					      const struct nf_hook_state *state,
-					      u8 nfproto)
+static struct sk_buff *nf_prefrag_tcp_gso_segment(struct sk_buff *skb,
+						  const struct nf_hook_state *state,
+						  u8 nfproto)
 {
 	struct sk_buff *segs = skb_gso_segment(skb, 0);
 
@@ -251,7 +258,7 @@ static void nf_prefrag_tcp_cut(const struct nf_prefrag_family *family,
 				 NF_PREFRAG_ERRORS, 1);
 		return;
 	}
-	segs = nf_prefrag_tcp_segment(skb, state, family->nfproto);
+	segs = nf_prefrag_tcp_gso_segment(skb, state, family->nfproto);
 	if (!segs)
 		return;
 	if (tcp_hdr(segs)->urg)
@@ -259,9 +266,10 @@ static void nf_prefrag_tcp_cut(const struct nf_prefrag_family *family,
 	nf_prefrag_tcp_send(family, segs, state);
 }
 
-void nf_prefrag_tcp_output(const struct nf_prefrag_family *family,
-			   struct sk_buff *skb, unsigned int thoff,
-			   unsigned int mtu, const struct nf_hook_state *state)
+static void nf_prefrag_tcp_output(const struct nf_prefrag_family *family,
+				  struct sk_buff *skb, unsigned int thoff,
+				  unsigned int mtu,
+				  const struct nf_hook_state *state)
 {
 	struct sk_buff *segs, *seg, *next;
 
@@ -273,7 +281,7 @@ void nf_prefrag_tcp_output(const struct nf_prefrag_family *family,
 	}
 
 	/* At its own gso_size first: the boundaries its frag_list has. */
-	segs = nf_prefrag_tcp_segment(skb, state, family->nfproto);
+	segs = nf_prefrag_tcp_gso_segment(skb, state, family->nfproto);
 	if (!segs)
 		return;
 	skb_list_walk_safe(segs, seg, next) {
@@ -285,4 +293,36 @@ void nf_prefrag_tcp_output(const struct nf_prefrag_family *family,
 			nf_prefrag_tcp_cut(family, seg, thoff, mtu, state);
 		}
 	}
+}
+
+bool nf_prefrag_tcp_segment(const struct nf_prefrag_family *family,
+			    struct sk_buff *skb, unsigned int thoff,
+			    unsigned int mtu, const struct nf_hook_state *state,
+			    unsigned int *verdict)
+{
+	struct net *net = state->net;
+
+	switch (nf_prefrag_tcp_fit(family, skb, net, thoff, mtu)) {
+	case NF_PREFRAG_TCP_UNFIT:
+		return false;
+	case NF_PREFRAG_TCP_RESIZED:
+		*verdict = NF_ACCEPT;
+		if (!family->tcp_resegmented ||
+		    !family->tcp_resegmented(skb, net))
+			return true;
+		break;
+	case NF_PREFRAG_TCP_CUT_HERE:
+		/* The confirm hook will not see the packet we steal. */
+		*verdict = nf_prefrag_ct_confirm(skb, thoff, state);
+		if (*verdict != NF_ACCEPT)
+			return true;
+		nf_prefrag_tcp_output(family, skb, thoff, mtu, state);
+		*verdict = NF_STOLEN;
+		return true;
+	case NF_PREFRAG_TCP_NO_MEMORY:
+		break;
+	}
+	nf_prefrag_count(net, family->nfproto, NF_PREFRAG_ERRORS, 1);
+	*verdict = NF_DROP;
+	return true;
 }
