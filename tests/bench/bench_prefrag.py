@@ -152,6 +152,17 @@ def cpu_busy():
     return sum(f) - f[3] - f[4], sum(f)
 
 
+def drain(sock):
+    """How many datagrams were waiting (and are read now)."""
+    n = 0
+    try:
+        while True:
+            sock.recv(2048)
+            n += 1
+    except BlockingIOError:
+        return n
+
+
 def udp_load(t, pps, seconds=SECONDS, size=1472):
     """Offer `pps` 1500-byte non-DF datagrams a second from host A; return
     (fraction delivered, guest CPU busy fraction)."""
@@ -173,20 +184,10 @@ def udp_load(t, pps, seconds=SECONDS, size=1472):
         while sent < due:
             tx.sendto(data, (t.HB, PORT + 1))
             sent += 1
-        try:
-            while True:
-                rx.recv(2048)
-                got += 1
-        except BlockingIOError:
-            pass
+        got += drain(rx)
         time.sleep(0.001)
     time.sleep(0.3)
-    try:
-        while True:
-            rx.recv(2048)
-            got += 1
-    except BlockingIOError:
-        pass
+    got += drain(rx)
     busy1, total1 = cpu_busy()
     tx.close()
     rx.close()

@@ -52,6 +52,16 @@ def counter_delta(ns, before):
     return {k: after[k] - before.get(k, 0) for k in after}
 
 
+def crosses_segmented(tun, dst, nbytes=2 << 20):
+    """A byte-exact transfer to @dst; no fragment on the path, every ESP
+    packet fits it.  Returns gateway A's counters for it."""
+    before = tun.ra.counters()
+    with capture(tun.mid, "eth0", f"{tun.tmp}/mid.pcap", "esp or ip[6:2] & 0x3fff != 0") as wire:
+        assert tcp_transfer(tun.ha, tun.hb, dst, nbytes, timeout=120) == (nbytes, True)
+    no_fragments_and_fit(wire)
+    return counter_delta(tun.ra, before)
+
+
 def no_fragments_and_fit(wire):
     esp = [p for p in wire if p.proto == ESP]
     assert esp, "the data crossed the tunnel"
@@ -81,11 +91,7 @@ def test_df_tcp_crosses_segmented_byte_exact(tun, sender):
     tun.ha.sh(f"ethtool -K eth0 {offload}")
     tun.ra.sh(f"ethtool -K eth0 {gro}")
     segment_rules(tun)
-    before = tun.ra.counters()
-    with capture(tun.mid, "eth0", f"{tun.tmp}/mid.pcap", "esp or ip[6:2] & 0x3fff != 0") as wire:
-        assert tcp_transfer(tun.ha, tun.hb, tun.HB, 2 << 20, timeout=120) == (2 << 20, True)
-    no_fragments_and_fit(wire)
-    c = counter_delta(tun.ra, before)
+    c = crosses_segmented(tun, tun.HB)
     assert c["ipv4_tcp_segmented"] > 0
     assert c["ipv4_packets_fragmented"] == 0 and c["ipv4_df_rejected"] == 0
     assert c["ipv4_errors"] == 0
@@ -110,11 +116,7 @@ def test_ipv6_tcp_crosses_segmented_byte_exact(tun):
     rule of RFC 8200 is bent): without the rule it would get "packet too
     big", which the broken sender never sees."""
     segment_rules(tun)
-    before = tun.ra.counters()
-    with capture(tun.mid, "eth0", f"{tun.tmp}/mid.pcap", "esp or ip[6:2] & 0x3fff != 0") as wire:
-        assert tcp_transfer(tun.ha, tun.hb, tun.HB6, 2 << 20, timeout=120) == (2 << 20, True)
-    no_fragments_and_fit(wire)
-    c = counter_delta(tun.ra, before)
+    c = crosses_segmented(tun, tun.HB6)
     assert c["ipv6_tcp_segmented"] > 0
     assert c["ipv6_too_big_rejected"] == 0 and c["ipv6_errors"] == 0
 
@@ -251,10 +253,6 @@ def test_nft_inet_table_segments_both_families(tun):
     for r in tun.routers():
         r.run([os.path.join(TOP, "build", "nft", "nft-prefrag"), "-f", ruleset])
     assert "prefrag mtu auto tcp segment" in tun.ra.sh("nft list ruleset")
-    before = tun.ra.counters()
-    with capture(tun.mid, "eth0", f"{tun.tmp}/mid.pcap", "esp or ip[6:2] & 0x3fff != 0") as wire:
-        for dst in (tun.HB, tun.HB6):
-            assert tcp_transfer(tun.ha, tun.hb, dst, 1 << 20, timeout=120) == (1 << 20, True)
-    no_fragments_and_fit(wire)
-    c = counter_delta(tun.ra, before)
-    assert c["ipv4_tcp_segmented"] > 0 and c["ipv6_tcp_segmented"] > 0
+    c4 = crosses_segmented(tun, tun.HB, 1 << 20)
+    c6 = crosses_segmented(tun, tun.HB6, 1 << 20)
+    assert c4["ipv4_tcp_segmented"] > 0 and c6["ipv6_tcp_segmented"] > 0
