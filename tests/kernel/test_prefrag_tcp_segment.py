@@ -30,11 +30,11 @@ def tunnel(modules):
     t.delete()
 
 
-@pytest.fixture
-def tun(tunnel, tmp_path):
-    tunnel.tmp = tmp_path
-    yield tunnel
-    tunnel.flush_rules()
+@pytest.fixture(autouse=True)
+def offloads_back(tunnel):
+    """After each test (conftest's tun flushes the rules): the offloads,
+    GRO and qdiscs the tests change, as they were."""
+    yield
     for h in (tunnel.ha, tunnel.hb):
         h.sh("ip -6 route flush cache; ethtool -K eth0 tso on gso on; true")
     for r in tunnel.routers():
