@@ -16,6 +16,7 @@ cp -rsf "$PWD/kernel/." "$d/"
 make -s -C "$tree/lib/modules/$release/build" M="$d" W=1 NF_PREFRAG_WERROR=y \
 	NF_PREFRAG_VERSION="$(sh scripts/version.sh)" modules
 sh tests/fuzz/make-packets.sh check 3000
+sh tests/selftests/prepare.sh
 echo "== kernel tests (guest, debug kernel)"
 $PY tests/guest/vm.py --kernel-tree "$tree" --kernel "$release" --mem 3072 --timeout 7200 -- \
 	$PY -m pytest -v --color=no --tb=short -p no:cacheprovider tests/kernel

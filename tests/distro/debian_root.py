@@ -62,33 +62,59 @@ def base_tarball(suite):
     return path
 
 
-class DebianRoot:
-    """debootstrap'ed root at @path with /proc, /sys, /dev mounted."""
+def suite_sources(suite):
+    """This machine's apt entries, moved to @suite (bookworm-security
+    becomes trixie-security, and so on), as one-line entries."""
+    codename = subprocess.run([". /etc/os-release && echo $VERSION_CODENAME"], shell=True,
+                              capture_output=True, text=True).stdout.strip() or "bookworm"
+    return [re.sub(rf"(\s){codename}(-\w+)?(\s)", rf"\g<1>{suite}\g<2>\g<3>", l)
+            for l in host_sources()]
 
-    def __init__(self, path, suite="bookworm"):
+
+class DebianRoot:
+    """debootstrap'ed root at @path with /proc, /sys, /dev mounted.  A new
+    one replaces what is at @path; DebianRoot.attach() mounts an existing
+    one again."""
+
+    def __init__(self, path, suite="bookworm", fresh=True):
         self.path = path
         self.mounts = []
-        if os.path.exists(path):
-            self.remove()
-        os.makedirs(path)
-        subprocess.run(["debootstrap", "--variant=minbase",
-                        f"--unpack-tarball={base_tarball(suite)}", suite, path,
-                        host_mirror()], check=True, capture_output=True)
-        shutil.copy("/etc/resolv.conf", os.path.join(path, "etc/resolv.conf"))
-        # As a Debian 12 installed from its installer has them: the release,
-        # its updates and its security suite (debootstrap writes the first).
-        with open(os.path.join(path, "etc/apt/sources.list"), "w") as f:
-            f.write("".join(l + "\n" for l in host_sources()))
+        if fresh:
+            if os.path.exists(path):
+                self.remove()
+            os.makedirs(path)
+            subprocess.run(["debootstrap", "--variant=minbase",
+                            f"--unpack-tarball={base_tarball(suite)}", suite, path,
+                            host_mirror()], check=True, capture_output=True)
+            shutil.copy("/etc/resolv.conf", os.path.join(path, "etc/resolv.conf"))
+            # As a Debian installed from its installer has them: the release,
+            # its updates and its security suite (debootstrap writes the first).
+            with open(os.path.join(path, "etc/apt/sources.list"), "w") as f:
+                f.write("".join(l + "\n" for l in suite_sources(suite)))
+        self._mount()
+
+    @classmethod
+    def attach(cls, path):
+        return cls(path, fresh=False)
+
+    def _mount(self):
         os.makedirs(APT_ARCHIVES, exist_ok=True)
         for src, dst, opts in (("proc", "proc", ["-t", "proc"]),
                                ("sysfs", "sys", ["-t", "sysfs"]),
                                ("/dev", "dev", ["--bind"]),
                                ("devpts", "dev/pts", ["-t", "devpts"]),
                                (APT_ARCHIVES, "var/cache/apt/archives", ["--bind"])):
-            target = os.path.join(path, dst)
+            target = os.path.join(self.path, dst)
+            if target in self.mounted():
+                continue
             os.makedirs(target, exist_ok=True)
             subprocess.run(["mount", *opts, src, target], check=True)
             self.mounts.append(target)
+
+    def unmount(self):
+        for target in sorted(set(self.mounts + self.mounted()), reverse=True):
+            subprocess.run(["umount", "-l", target], check=False)
+        self.mounts = []
 
     def run(self, script, check=True, timeout=3600, env=None):
         """Run @script with sh -c in the root, as root; returns the result
@@ -127,9 +153,7 @@ class DebianRoot:
 
     def remove(self):
         """Unmount (also what an earlier run that died left), then delete."""
-        for target in sorted(set(self.mounts + self.mounted()), reverse=True):
-            subprocess.run(["umount", "-l", target], check=False)
-        self.mounts = []
+        self.unmount()
         # Never follow a bind mount into the host: only remove when none is left.
         if self.mounted():
             raise RuntimeError(f"{self.path}: still mounted, not removing")

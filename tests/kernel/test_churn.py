@@ -7,18 +7,17 @@ and the modules must unload at the end."""
 import os
 import subprocess
 import threading
-import time
 
 import pytest
 
 from nettest import TOP, Netns, tcp_transfer
+from ourmodules import unload_ours
 from topology import KEY_AB, KEY_BA, Tunnel
 
 pytestmark = pytest.mark.skipif(
     os.cpu_count() < 2, reason="needs two vCPUs: tests/run-tests.sh runs it in its SMP guest")
 
 NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
-OUR_MODULES = ["xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU", "nf_prefrag"]
 CYCLES = 100
 
 # One iptables-restore per family and one nft-prefrag per gateway and
@@ -87,14 +86,9 @@ def states(ns):
     return out
 
 
-def rmmod(modules):
-    """rmmod, waiting for deferred releases (nf_tables frees rules later)."""
-    for _ in range(50):
-        if subprocess.run(["rmmod"] + modules, capture_output=True).returncode == 0:
-            return
-        time.sleep(0.2)
-    r = subprocess.run(["rmmod"] + modules, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr + open("/proc/modules").read()
+def rmmod_ours():
+    r = unload_ours()
+    assert r.returncode == 0, r.stderr
 
 
 def test_churn_under_load(modules, tmp_path):
@@ -124,7 +118,7 @@ def test_churn_under_load(modules, tmp_path):
             for r in t.routers():
                 flush(r)
             if i % 20 == 10:
-                rmmod(OUR_MODULES)
+                rmmod_ours()
                 subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU"],
                                check=True)
             if i % 20 == 5:
@@ -150,5 +144,5 @@ def test_churn_under_load(modules, tmp_path):
     t.flush_rules()
     t.delete()
     # Every rule gone, every namespace gone: nothing may hold our modules.
-    rmmod(OUR_MODULES)
+    rmmod_ours()
     subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF"], check=True)

@@ -8,7 +8,7 @@ import pytest
 
 from nettest import TOP, Netns
 
-pytestmark = pytest.mark.runs_last(2)
+pytestmark = pytest.mark.runs_last(3)
 
 ENV = {k: v for k, v in os.environ.items() if k != "XTABLES_LIBDIR"}
 XTLIBDIR = subprocess.run(["pkg-config", "--variable=xtlibdir", "xtables"],

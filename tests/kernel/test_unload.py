@@ -5,28 +5,13 @@ import subprocess
 
 import pytest
 
-pytestmark = pytest.mark.runs_last(1)
+from ourmodules import unload_ours as unload
+
+pytestmark = pytest.mark.runs_last(2)
 
 
 def sh(cmd):
     return subprocess.run(cmd, shell=True, capture_output=True, text=True)
-
-
-OURS = ["xt_REJECT_MTU", "xt_CLEARDF", "xt_PREFRAG", "nf_prefrag"]  # users first
-
-
-def unload():
-    loaded = [line.split()[0] for line in sh("lsmod").stdout.splitlines()[1:]]
-    mods = " ".join(m for m in OURS if m in loaded)
-    if not mods:
-        return sh("true")
-    # netns teardown is asynchronous: the hooks go with it.
-    for _ in range(50):
-        r = sh(f"rmmod {mods}")
-        if r.returncode == 0:
-            return r
-        sh("sleep 0.2")
-    return r
 
 
 def test_modules_unload_cleanly_and_autoload(modules):

@@ -5,9 +5,10 @@
  * shipped).  Appends one rule with the given target name, revision and raw
  * info bytes to an iptables-legacy chain, through libiptc.
  *
- *   xt-bad-blob 4|6 TABLE CHAIN TARGET REVISION HEXBYTES
+ *   xt-bad-blob 4|6 TABLE CHAIN TARGET REVISION HEXBYTES [TIMES]
  *
- * Prints "accepted", or "refused: <errno name>: <message>" and exits 1.
+ * Prints "accepted", or "refused: <errno name>: <message>" and exits 1;
+ * with TIMES, tries that often (until accepted), one line per try.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,15 +60,62 @@ static size_t put_target(unsigned char *buf, size_t entry_size,
 	return entry_size + size;
 }
 
-int main(int argc, char **argv)
+/* One attempt: append the rule and commit.  Prints the outcome. */
+static int append_once(const char *family, const char *table, const char *chain,
+		       const char *target, unsigned int revision,
+		       const unsigned char *data, size_t len)
 {
-	unsigned char data[256], buf[1024] = {};
-	unsigned int revision;
-	int len, ok, err;
+	unsigned char buf[1024] = {};
+	int ok, err;
 	size_t size;
 
-	if (argc != 7 || (strcmp(argv[1], "4") && strcmp(argv[1], "6"))) {
-		fprintf(stderr, "usage: xt-bad-blob 4|6 TABLE CHAIN TARGET REVISION HEXBYTES\n");
+	if (family[0] == '4') {
+		struct ipt_entry *e = (void *)buf;
+		struct xtc_handle *h = iptc_init(table);
+
+		if (!h) {
+			fprintf(stderr, "xt-bad-blob: %s\n", iptc_strerror(errno));
+			return -1;
+		}
+		size = put_target(buf, XT_ALIGN(sizeof(*e)), target, revision, data, len);
+		e->target_offset = XT_ALIGN(sizeof(*e));
+		e->next_offset = size;
+		ok = iptc_append_entry(chain, e, h) && iptc_commit(h);
+		err = errno;
+		if (!ok)
+			printf("refused: %s: %s\n", errno_name(err), iptc_strerror(err));
+		iptc_free(h);
+	} else {
+		struct ip6t_entry *e = (void *)buf;
+		struct xtc_handle *h = ip6tc_init(table);
+
+		if (!h) {
+			fprintf(stderr, "xt-bad-blob: %s\n", ip6tc_strerror(errno));
+			return -1;
+		}
+		size = put_target(buf, XT_ALIGN(sizeof(*e)), target, revision, data, len);
+		e->target_offset = XT_ALIGN(sizeof(*e));
+		e->next_offset = size;
+		ok = ip6tc_append_entry(chain, e, h) && ip6tc_commit(h);
+		err = errno;
+		if (!ok)
+			printf("refused: %s: %s\n", errno_name(err), ip6tc_strerror(err));
+		ip6tc_free(h);
+	}
+	if (ok)
+		printf("accepted\n");
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned char data[256];
+	unsigned long times = 1, i;
+	unsigned int revision;
+	int len, ok = 0;
+
+	if ((argc != 7 && argc != 8) || (strcmp(argv[1], "4") && strcmp(argv[1], "6"))) {
+		fprintf(stderr, "usage: xt-bad-blob 4|6 TABLE CHAIN TARGET REVISION HEXBYTES [TIMES]\n");
 		return 2;
 	}
 	revision = strtoul(argv[5], NULL, 0);
@@ -77,41 +125,16 @@ int main(int argc, char **argv)
 			sizeof(data));
 		return 2;
 	}
+	if (argc == 8)
+		times = strtoul(argv[7], NULL, 0);
 
-	if (argv[1][0] == '4') {
-		struct ipt_entry *e = (void *)buf;
-		struct xtc_handle *h = iptc_init(argv[2]);
-
-		if (!h) {
-			fprintf(stderr, "xt-bad-blob: %s\n", iptc_strerror(errno));
-			return 2;
-		}
-		size = put_target(buf, XT_ALIGN(sizeof(*e)), argv[4], revision, data, len);
-		e->target_offset = XT_ALIGN(sizeof(*e));
-		e->next_offset = size;
-		ok = iptc_append_entry(argv[3], e, h) && iptc_commit(h);
-		err = errno;
-		if (!ok)
-			printf("refused: %s: %s\n", errno_name(err), iptc_strerror(err));
-		iptc_free(h);
-	} else {
-		struct ip6t_entry *e = (void *)buf;
-		struct xtc_handle *h = ip6tc_init(argv[2]);
-
-		if (!h) {
-			fprintf(stderr, "xt-bad-blob: %s\n", ip6tc_strerror(errno));
-			return 2;
-		}
-		size = put_target(buf, XT_ALIGN(sizeof(*e)), argv[4], revision, data, len);
-		e->target_offset = XT_ALIGN(sizeof(*e));
-		e->next_offset = size;
-		ok = ip6tc_append_entry(argv[3], e, h) && ip6tc_commit(h);
-		err = errno;
-		if (!ok)
-			printf("refused: %s: %s\n", errno_name(err), ip6tc_strerror(err));
-		ip6tc_free(h);
+	/* Repeated in one process, a refusal costs microseconds: fast enough
+	 * to meet the kernel's log rate limit even on a debug kernel.
+	 */
+	for (i = 0; i < times; i++) {
+		ok = append_once(argv[1], argv[2], argv[3], argv[4], revision, data, len);
+		if (ok)
+			break;
 	}
-	if (ok)
-		printf("accepted\n");
-	return !ok;
+	return ok < 0 ? 2 : !ok;
 }
