@@ -3,11 +3,20 @@
 # Idempotent: safe to run again; it only adds what is missing.
 set -eu
 
-KERNELS_BACKPORTS="${KERNELS_BACKPORTS:-6.12}"
-
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root (apt-get)" >&2; exit 1; }
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+# The kernels of the matrix: the release's own, and a newer one from its
+# backports (Debian 12: 6.12; later releases: the newest backports has).
+# The kernel source: for checkpatch, the debug kernel and the selftests.
+case $codename in
+bookworm)
+	KERNELS_BACKPORTS="${KERNELS_BACKPORTS-6.12}"
+	kernel_source=linux-source-6.1 ;;
+*)
+	KERNELS_BACKPORTS="${KERNELS_BACKPORTS-newest}"
+	kernel_source=linux-source ;;
+esac
 src=/etc/apt/sources.list.d/debian.sources
 list=/etc/apt/sources.list
 stamp=/var/lib/apt/periodic/nf-prefrag-updated
@@ -60,7 +69,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 pkgs="build-essential pkg-config kmod bc flex bison libelf-dev libssl-dev
-	linux-image-amd64 linux-headers-amd64 linux-source-6.1
+	linux-image-amd64 linux-headers-amd64 $kernel_source
 	qemu-system-x86 busybox-static cpio xz-utils zstd
 	iptables nftables libxtables-dev libnftnl-dev libmnl-dev libnftables-dev
 	iproute2 ethtool tcpdump iputils-ping netcat-openbsd socat
@@ -77,6 +86,18 @@ done
 # Newer kernels: from backports, or wherever the release carries them now
 # (bookworm's security suite has 6.12 as well): apt takes the one there is.
 for v in $KERNELS_BACKPORTS; do
+	if [ "$v" = newest ]; then
+		# The versioned packages the backports metapackages name, so that
+		# the release's own kernel stays the default one.
+		for p in linux-image linux-headers; do
+			pkg=$(apt-cache -t "$codename-backports" depends "$p-amd64" 2>/dev/null |
+				sed -n "s/^  Depends: \($p-[0-9][^ ]*-amd64\)$/\1/p" | head -1)
+			[ -n "$pkg" ] || { echo "install-deps: no $p-amd64 in $codename-backports" >&2; exit 1; }
+			dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
+				apt-get install -y -qq --no-install-recommends -t "$codename-backports" "$pkg"
+		done
+		continue
+	fi
 	for p in "linux-image-$v-amd64" "linux-headers-$v-amd64"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 			apt-get install -y -qq --no-install-recommends "$p"

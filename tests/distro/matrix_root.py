@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""The Debian roots of the test matrix (NF_PREFRAG_ROOT=trixie ...).
+
+One debootstrap'ed root per suite, kept under /var/tmp/nf-prefrag/roots, in
+which the README's set-up has run as a user runs it (`make setup`, in a
+clone of the tree).  It is set up again when scripts/install-deps.sh
+changes; the tree in it (/src) is refreshed from the work tree on every
+use.
+
+    matrix_root.py SUITE     set up (or refresh) the root, print its path
+"""
+import hashlib
+import os
+import sys
+
+from debian_root import CACHE, DebianRoot
+
+ROOTS = os.path.join(CACHE, "roots")
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SRC = "/src"  # the tree, inside the root
+
+
+def setup_key():
+    with open(os.path.join(TOP, "scripts", "install-deps.sh"), "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
+def matrix_root(suite):
+    path = os.path.join(ROOTS, suite)
+    stamp = os.path.join(path, "var/lib/nf-prefrag-matrix-setup")
+    ready = os.path.exists(stamp) and open(stamp).read().strip() == setup_key()
+    root = DebianRoot.attach(path) if ready else DebianRoot(path, suite)
+    src = os.path.join(path, SRC.lstrip("/"))
+    if os.path.exists(src):
+        root.run(f"rm -rf {SRC}")
+    root.clone(TOP, SRC)
+    if not ready:
+        root.run("apt-get update -qq && apt-get install -y -qq --no-install-recommends "
+                 "git make ca-certificates", env={"DEBIAN_FRONTEND": "noninteractive"})
+        root.run(f"cd {SRC} && make setup", env={"DEBIAN_FRONTEND": "noninteractive"})
+        with open(stamp, "w") as f:
+            f.write(setup_key() + "\n")
+    return root
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    print(matrix_root(sys.argv[1]).path)
