@@ -4,6 +4,7 @@
 #   make setup        install what building and testing need (Debian packages)
 #   make demo         boot a guest kernel and show PREFRAG on real packets
 #   make check        the test suite (userspace checks, then the guest suites)
+#   make check-matrix the suite on Debian 12 and 13, each kernel of the matrix
 #   make check-debug  the guest suites on a debug kernel (KASAN, kmemleak, lockdep)
 #   make fuzz         100 000 fuzz packets through every action, in the guest
 #   make bench        benchmarks (not part of the tests)
@@ -134,6 +135,10 @@ demo: all
 check: all test-tools
 	sh tests/run-tests.sh
 
+# Every Debian release and kernel of the README's table (long).
+check-matrix: all test-tools
+	sh tests/check-matrix.sh
+
 # The same on a debug kernel (KASAN, kmemleak, lockdep), built once and cached.
 check-debug: all test-tools
 	sh tests/check-debug.sh
@@ -178,4 +183,4 @@ clean:
 	rm -rf kernel/.tmp_versions
 
 .PHONY: all setup modules plugins nft man install uninstall dkms-src dkms-install \
-	dkms-uninstall deb lint demo check check-debug test-tools fuzz bench checkpatch clean
+	dkms-uninstall deb lint demo check check-matrix check-debug test-tools fuzz bench checkpatch clean

@@ -10,11 +10,17 @@
 #  5. first contact: a fresh debootstrap'ed Debian 12 where the README's
 #     commands run as written, and our packages are installed, upgraded,
 #     removed, and booted in the guest on 6.1 and 6.12 (tests/distro/)
-# Set NF_PREFRAG_KERNEL=<release> to boot another installed kernel;
+# Set NF_PREFRAG_KERNEL=<release> to boot another installed kernel,
+# NF_PREFRAG_ROOT=trixie to run it all on Debian 13 (tests/run-in-root.sh);
 # NF_PREFRAG_FIRST_CONTACT=0 skips step 5 (it takes a quarter of an hour).
 set -eu
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
+# Another Debian release: its own root, its own packages (tests/run-in-root.sh).
+root=${NF_PREFRAG_ROOT:-}
+if [ -n "$root" ] && [ "$root" != "$(. /etc/os-release && echo "$VERSION_CODENAME")" ]; then
+	exec sh tests/run-in-root.sh "$root"
+fi
 
 echo "== build"
 make -s all test-tools 2>&1 | grep -v 'Skipping BTF generation' || true

@@ -71,6 +71,17 @@ def suite_sources(suite):
             for l in host_sources()]
 
 
+def mounted_under(path):
+    with open("/proc/mounts") as f:
+        return [line.split()[1] for line in f if line.split()[1].startswith(path + "/")]
+
+
+def unmount_root(path):
+    """Unmount everything under @path (also what a run that died left)."""
+    for target in sorted(mounted_under(path), reverse=True):
+        subprocess.run(["umount", "-l", target], check=False)
+
+
 class DebianRoot:
     """debootstrap'ed root at @path with /proc, /sys, /dev mounted.  A new
     one replaces what is at @path; DebianRoot.attach() mounts an existing
@@ -112,8 +123,7 @@ class DebianRoot:
             self.mounts.append(target)
 
     def unmount(self):
-        for target in sorted(set(self.mounts + self.mounted()), reverse=True):
-            subprocess.run(["umount", "-l", target], check=False)
+        unmount_root(self.path)
         self.mounts = []
 
     def run(self, script, check=True, timeout=3600, env=None):
@@ -147,9 +157,7 @@ class DebianRoot:
         return target
 
     def mounted(self):
-        with open("/proc/mounts") as f:
-            return [line.split()[1] for line in f
-                    if line.split()[1].startswith(self.path + "/")]
+        return mounted_under(self.path)
 
     def remove(self):
         """Unmount (also what an earlier run that died left), then delete."""

@@ -3,7 +3,7 @@
 
 One debootstrap'ed root per suite, kept under /var/tmp/nf-prefrag/roots, in
 which the README's set-up has run as a user runs it (`make setup`, in a
-clone of the tree).  It is set up again when scripts/install-deps.sh
+clone of the tree).  `make setup` runs again when scripts/install-deps.sh
 changes; the tree in it (/src) is refreshed from the work tree on every
 use.
 
@@ -29,7 +29,10 @@ def matrix_root(suite):
     path = os.path.join(ROOTS, suite)
     stamp = os.path.join(path, "var/lib/nf-prefrag-matrix-setup")
     ready = os.path.exists(stamp) and open(stamp).read().strip() == setup_key()
-    root = DebianRoot.attach(path) if ready else DebianRoot(path, suite)
+    # A root whose set-up failed or is outdated gets `make setup` again
+    # (it is idempotent), not a new debootstrap.
+    exists = os.path.exists(os.path.join(path, "etc/debian_version"))
+    root = DebianRoot.attach(path) if exists else DebianRoot(path, suite)
     src = os.path.join(path, SRC.lstrip("/"))
     if os.path.exists(src):
         root.run(f"rm -rf {SRC}")

@@ -205,8 +205,9 @@ def build_module_tree(kver, workdir, modules):
     return tree
 
 
-def our_modules(kver):
-    build = os.path.join(TOP, "build", "kernel", kver)
+def our_modules(kver, top):
+    """The modules built for @kver in the tree at @top, inside the root."""
+    build = os.path.join(in_root(top), "build", "kernel", kver)
     if not os.path.isdir(build):
         return []
     return sorted(os.path.join(build, f) for f in os.listdir(build)
@@ -226,7 +227,7 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
     initrd = build_initramfs(kver, cache)
     results = tempfile.mkdtemp(prefix="nf-prefrag-guest.")
     # Per run: guests may run side by side on the same kernel.
-    modtree = "" if installed else build_module_tree(kver, results, our_modules(kver))
+    modtree = "" if installed else build_module_tree(kver, results, our_modules(kver, top))
     with open(os.path.join(results, "cmd.sh"), "w") as f:
         f.write("cd %s\n%s\n" % (shlex_quote(cwd or os.getcwd()), command))
     with open(os.path.join(results, "env"), "w") as f:

@@ -1,0 +1,23 @@
+#!/bin/sh
+# make check-matrix: the whole suite on every combination the README's
+# table lists.  Debian 12 with 6.1 (and first contact), Debian 12 with
+# 6.12, Debian 13 with its 6.12, Debian 13 with the newest kernel of its
+# backports.  Each line's result and time is printed at the end.
+set -u
+cd "$(dirname "$0")/.."
+summary=""
+run() {
+	label=$1
+	shift
+	started=$(date +%s)
+	if env "$@" sh tests/run-tests.sh; then result=passed; else result=FAILED; fi
+	summary="$summary
+$label: $result in $(( ($(date +%s) - started) / 60 )) min"
+}
+bpo=$(ls /lib/modules | grep '^6\.12\.' | sort -V | tail -1)
+run "Debian 12 + $(ls /lib/modules | grep '^6\.1\.' | sort -V | tail -1)" NF_PREFRAG_FIRST_CONTACT=1
+run "Debian 12 + $bpo" NF_PREFRAG_FIRST_CONTACT=0 NF_PREFRAG_KERNEL="$bpo"
+run "Debian 13 + its own kernel" NF_PREFRAG_ROOT=trixie
+run "Debian 13 + newest backports kernel" NF_PREFRAG_ROOT=trixie NF_PREFRAG_KERNEL=newest
+echo "== matrix$summary"
+! echo "$summary" | grep -q FAILED

@@ -1,0 +1,64 @@
+#!/bin/sh
+# The suite on another Debian release: `NF_PREFRAG_ROOT=trixie make check`
+# (tests/run-tests.sh hands over to this).  In a debootstrap'ed root of that
+# release, set up with the README's own `make setup` (tests/distro/
+# matrix_root.py, cached): the modules for the root's kernels (W=1), the
+# plugins and nft-prefrag against its libraries, its packages (lintian) and
+# the host tests (with its iptables' own test harnesses); then the kernel
+# suite in the guest with that root as its root file system, on the
+# release's own kernel or NF_PREFRAG_KERNEL, and churn on two vCPUs.
+set -eu
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+suite=$1
+started=$(date +%s)
+echo "== Debian root: $suite (make setup in it, cached)"
+root=$($PY tests/distro/matrix_root.py "$suite")
+in_root() {
+	chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+		sh -c "cd /src && $1"
+}
+unmount_root() {
+	$PY -c "import sys; sys.path.insert(0, 'tests/distro'); import debian_root
+debian_root.unmount_root('$root')"
+}
+trap unmount_root EXIT
+
+echo "== build ($suite)"
+in_root "make -s all test-tools 2>&1 | grep -v 'Skipping BTF generation' || true"
+for v in $(ls "$root/lib/modules"); do
+	[ -e "$root/lib/modules/$v/build" ] || continue
+	[ -e "$root/src/build/kernel/$v/xt_PREFRAG.ko" ] ||
+		{ echo "modules for $v did not build in $suite" >&2; exit 1; }
+done
+echo "== packages ($suite)"
+in_root "make -s lint"
+ipt_src=/var/cache/nf-prefrag/iptables-src
+if [ ! -e "$root$ipt_src/iptables-test.py" ]; then
+	echo "note: $suite's iptables source is not on this machine's mirror: its .t and" \
+		".txlate files go through this machine's iptables-test.py and xlate-test.py"
+	mkdir -p "$root$ipt_src"
+	cp -a "$ipt_src/." "$root$ipt_src/"
+fi
+echo "== userspace tests ($suite)"
+in_root "python3 -m pytest -q -p no:cacheprovider tests/userspace"
+in_root "sh tests/fuzz/make-packets.sh check 3000 && sh tests/selftests/prepare.sh"
+
+# The release's own kernel (the oldest the root has) unless told; "newest":
+# the newest (from its backports).
+case ${NF_PREFRAG_KERNEL:-} in
+"") kver=$(ls "$root/lib/modules" | sort -V | head -1) ;;
+newest) kver=$(ls "$root/lib/modules" | sort -V | tail -1) ;;
+*) kver=$NF_PREFRAG_KERNEL ;;
+esac
+# The guest boots the root itself: without this machine's /proc, /sys, /dev.
+unmount_root
+echo "== kernel tests (guest: $suite root, $kver)"
+guest() {
+	$PY tests/guest/vm.py --root "$root" --top /src --cwd /src --kernel "$kver" "$@"
+}
+guest --timeout 2400 -- python3 -m pytest -v --color=no --tb=short -p no:cacheprovider tests/kernel
+echo "== churn under load (guest: $suite root, $kver, two vCPUs)"
+guest --cpus 2 --timeout 2400 -- \
+	python3 -m pytest -v --color=no --tb=short -p no:cacheprovider tests/kernel/test_churn.py
+echo "run-in-root: $suite with $kver passed in $(( ($(date +%s) - started) / 60 )) min"
