@@ -10,8 +10,10 @@
 #define _NF_PREFRAG_COMPAT_H
 
 #include <linux/netfilter.h>
+#include <linux/netfilter_ipv6.h>
 #include <linux/netdevice.h>
 #include <linux/sysctl.h>
+#include <net/ip6_route.h>
 #include <net/net_namespace.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
@@ -60,6 +62,32 @@ nf_prefrag_register_net_sysctl(struct net *net, const char *path,
 	return register_net_sysctl_sz(net, path, table, entries);
 #else
 	return register_net_sysctl(net, path, table);
+#endif
+}
+
+/*
+ * ip6_fragment() (it cuts to IP6CB(skb)->frag_max_size when set): reached
+ * through nf_ipv6_ops while IPv6 could be a module, exported directly
+ * since nf_ipv6_ops was removed.
+ */
+static inline int
+nf_prefrag_ip6_fragment(struct net *net, struct sock *sk, struct sk_buff *skb,
+			int (*output)(struct net *, struct sock *, struct sk_buff *))
+{
+#ifdef NF_PREFRAG_HAVE_NF_IPV6_OPS
+	const struct nf_ipv6_ops *v6ops;
+	int err = -EAFNOSUPPORT;
+
+	rcu_read_lock();
+	v6ops = nf_get_ipv6_ops();
+	if (v6ops && v6ops->fragment)
+		err = v6ops->fragment(net, sk, skb, output);
+	else
+		kfree_skb(skb);
+	rcu_read_unlock();
+	return err;
+#else
+	return ip6_fragment(net, sk, skb, output);
 #endif
 }
 

@@ -43,26 +43,13 @@ static void nf_prefrag_ipv6_set_frag_max_size(struct sk_buff *skb,
 	IP6CB(skb)->frag_max_size = mtu;
 }
 
-/*
- * ip6_fragment() cuts to frag_max_size when set (never above the route's
- * MTU); it is not exported, but reachable through nf_ipv6_ops.
- */
+/* ip6_fragment() cuts to frag_max_size when set (never above the route's MTU). */
 static int nf_prefrag_ipv6_fragment(struct net *net, struct sock *sk,
 				    struct sk_buff *skb,
 				    int (*output)(struct net *, struct sock *,
 						  struct sk_buff *))
 {
-	const struct nf_ipv6_ops *v6ops;
-	int err = -EAFNOSUPPORT;
-
-	rcu_read_lock();
-	v6ops = nf_get_ipv6_ops();
-	if (v6ops && v6ops->fragment)
-		err = v6ops->fragment(net, sk, skb, output);
-	else
-		kfree_skb(skb);
-	rcu_read_unlock();
-	return err;
+	return nf_prefrag_ip6_fragment(net, sk, skb, output);
 }
 
 static const struct nf_prefrag_family nf_prefrag_ipv6_family = {
