@@ -122,11 +122,16 @@ deb:
 # lintian (pedantic, nothing may be reported) on the binary packages and on
 # a source package made from the same files.  (A Debian revision in the
 # version is for binary builds: the source format is native.)
+# One source serves Debian 12 and 13: its Standards-Version is that of
+# Debian 12 (4.6.2, the oldest release it is built for), which Debian 13's
+# lintian reports as out of date.
 lint: deb
 	rm -rf $(BUILD)/lint
 	$(call copy_sources,$(BUILD)/lint/src)
 	cd $(BUILD)/lint && dpkg-source -b src >/dev/null
 	lintian --pedantic -E -I --fail-on error,warning,info,pedantic \
+		$(if $(filter bookworm,$(shell . /etc/os-release && echo $$VERSION_CODENAME)),,\
+			--suppress-tags out-of-date-standards-version) \
 		$(BUILD)/deb/*.changes $(BUILD)/lint/*.dsc
 
 demo: all

@@ -60,16 +60,21 @@ def kernel_versions():
     return sorted(os.listdir(in_kernel_tree("/lib/modules")))
 
 
+def version_key(release):
+    return [int(n) for n in re.findall(r"\d+", release)]
+
+
 def default_kernel():
-    """The newest bookworm kernel (6.1) with an image and headers: the one CI
-    must pass."""
-    vers = [v for v in kernel_versions()
-            if os.path.exists(in_kernel_tree(f"/boot/vmlinuz-{v}")) and
-            os.path.exists(in_kernel_tree(f"/lib/modules/{v}/build"))]
+    """The release's own kernel (the oldest series with an image and headers:
+    6.1 on Debian 12, the one CI must pass), its newest build."""
+    vers = sorted((v for v in kernel_versions()
+                   if os.path.exists(in_kernel_tree(f"/boot/vmlinuz-{v}")) and
+                   os.path.exists(in_kernel_tree(f"/lib/modules/{v}/build"))),
+                  key=version_key)
     if not vers:
         sys.exit("vm: no kernel with headers in /lib/modules: run make setup")
-    bookworm = [v for v in vers if v.startswith("6.1.")]
-    return (bookworm or vers)[-1]
+    series = [v for v in vers if version_key(v)[:2] == version_key(vers[0])[:2]]
+    return series[-1]
 
 
 def extract_vmlinux(bzimage, out):
