@@ -22,6 +22,7 @@ import tempfile
 import time
 
 GUEST_ORIG_MODULES = "/run/nf-prefrag-kmods"
+GUEST_RESULTS = "/run/nf-prefrag-results"  # tests/guest/init mounts the results share there
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 # The guest's root file system: this machine's, or with --root another
@@ -233,6 +234,8 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
     results = tempfile.mkdtemp(prefix="nf-prefrag-guest.")
     # Per run: guests may run side by side on the same kernel.
     modtree = "" if installed else build_module_tree(kver, results, our_modules(kver, top))
+    if modtree:  # as the guest sees it: the results share, whatever its root
+        modtree = os.path.join(GUEST_RESULTS, os.path.relpath(modtree, results))
     with open(os.path.join(results, "cmd.sh"), "w") as f:
         f.write("cd %s\n%s\n" % (shlex_quote(cwd or os.getcwd()), command))
     with open(os.path.join(results, "env"), "w") as f:
