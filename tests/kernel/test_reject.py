@@ -237,3 +237,30 @@ def test_new_options_name_the_module_when_it_is_missing(net):
     finally:
         net.flush_rules()
         subprocess.run(["modprobe", "xt_REJECT_MTU"], check=True)
+
+
+def test_rules_from_before_our_module_round_trip_with_iptables_nft(net):
+    """A REJECT rule added while only the stock module was loaded stays
+    revision 0 in the kernel.  iptables-nft (Debian's default iptables)
+    lists it as it was written, beside our revision 1 rules, and its save
+    restores.  (iptables-legacy, 1.8.9 and 1.8.11 alike, lists it as
+    "[unsupported revision]": README, REJECT with the MTU.)"""
+    net.flush_rules()
+    subprocess.run(["rmmod", "xt_REJECT_MTU"], capture_output=True)
+    subprocess.run(["modprobe", "ipt_REJECT"], check=True)
+    subprocess.run(["rmmod", "xt_REJECT_MTU"], capture_output=True)  # the modprobe.d file
+    try:
+        net.r.sh("iptables-nft -A FORWARD -p udp --dport 9 -j REJECT "
+                 "--reject-with icmp-host-prohibited")
+        subprocess.run(["modprobe", "xt_REJECT_MTU"], check=True)
+        net.r.sh(f"iptables-nft -A FORWARD -p udp --dport 10 {FRAG_NEEDED} --reject-mtu 1400")
+        rules = net.r.sh("iptables-nft -S FORWARD")
+        assert "--dport 9 -j REJECT --reject-with icmp-host-prohibited" in rules, rules
+        assert "--dport 10 -j REJECT --reject-with icmp-frag-needed --reject-mtu 1400" in rules
+        saved = net.r.sh("iptables-nft-save -t filter")
+        net.r.sh("iptables-nft-restore", input=saved)
+        assert net.r.sh("iptables-nft -S FORWARD") == rules
+    finally:
+        net.r.sh("nft flush ruleset")
+        net.flush_rules()
+        subprocess.run(["modprobe", "xt_REJECT_MTU"], check=True)
