@@ -172,7 +172,7 @@ def test_bridge_scenario_from_nft_syntax(modules, tmp_path):
         assert ping(b.ha, b.HB, 56, count=2) == 0.0
         assert ping(b.ha, b.HB, 1472, count=1, df=True) == 100.0
         for r in b.routers():
-            load(r, """table inet gre {
+            load(r, """table inet gre_out {
 	chain out {
 		type filter hook postrouting priority mangle; policy accept;
 		oifname "eth1" ip protocol gre prefrag mtu auto
