@@ -46,7 +46,7 @@ $PY -m pytest -q -p no:cacheprovider tests/userspace
 echo "== fuzz packets (scapy, on this machine: tests/kernel/test_fuzz.py replays them)"
 sh tests/fuzz/make-packets.sh check 3000
 
-echo "== the kernel's own selftests (from linux-source-6.1, for tests/kernel/test_kernel_selftests.py)"
+echo "== the kernel's own selftests (from the kernel source package, for tests/kernel/test_kernel_selftests.py)"
 sh tests/selftests/prepare.sh
 
 echo "== kernel tests (guest)"

@@ -1,5 +1,6 @@
-"""The kernel's own network selftests, from Debian's linux-source-6.1
-(tests/selftests/prepare.sh): a subset of pmtu.sh, and ip_defrag.sh.  They
+"""The kernel's own network selftests, from the release's kernel source
+package (linux-source-6.1 on Debian 12; tests/selftests/prepare.sh): a
+subset of pmtu.sh, and ip_defrag.sh.  They
 run twice, on the stock kernel (none of our modules loaded), then with our
 modules and our rules in every namespace they create (tests/selftests/ip
 and rules.sh: every action, matching nothing, and PREFRAG on every packet
