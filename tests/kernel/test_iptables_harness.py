@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from nettest import TOP, XTLIBDIR
+from nettest import TOP, XTLIBDIR, scaled
 
 IPT_SRC = "/var/cache/nf-prefrag/iptables-src"
 T_FILES = sorted(os.path.join(TOP, "libxt", f)
@@ -21,7 +21,7 @@ STOCK_T_FILES = [os.path.join(IPT_SRC, "extensions", f)
 def iptables_test(mode, files):
     r = subprocess.run(["/usr/bin/python3", "iptables-test.py", "-H", mode, "-N",
                         *files], cwd=IPT_SRC, capture_output=True, text=True,
-                       env=dict(os.environ, XTABLES_LIBDIR=XTLIBDIR), timeout=600)
+                       env=dict(os.environ, XTABLES_LIBDIR=XTLIBDIR), timeout=scaled(600))
     m = re.search(r"(\d+) test files, (\d+) unit tests, (\d+) passed", r.stdout)
     assert m, r.stdout + r.stderr
     n_files, tests, passed = map(int, m.groups())

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from nettest import TOP
+from nettest import TOP, scaled
 from ourmodules import loaded_ours, unload_ours
 
 pytestmark = pytest.mark.runs_last(1)  # it unloads our modules
@@ -48,7 +48,7 @@ def run_selftests(tmp_path, with_ours):
         for attempt in range(1, 4):
             started = time.monotonic()
             r = subprocess.run(cmd, cwd=SELFTESTS, env=env, capture_output=True, text=True,
-                               timeout=600)
+                               timeout=scaled(600))
             log += (f"== {name}, attempt {attempt} ({time.monotonic() - started:.0f} s)\n"
                     f"{r.stdout}{r.stderr}")
             if r.returncode == 0:

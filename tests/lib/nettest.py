@@ -26,6 +26,16 @@ XTLIBDIR = os.path.join(TOP, "build", "libxt") + ":" + subprocess.run(
     capture_output=True, text=True).stdout.strip()
 os.environ["XTABLES_LIBDIR"] = XTLIBDIR
 
+# A slower kernel (make check-debug: KASAN, lockdep) stretches every timeout
+# and pacing gap by this factor, so that a test fails for what the kernel
+# does, not for how fast it does it.
+TIME_SCALE = float(os.environ.get("NF_PREFRAG_TIME_SCALE") or 1)
+
+
+def scaled(seconds):
+    """seconds, stretched on a slower kernel (NF_PREFRAG_TIME_SCALE)."""
+    return seconds * TIME_SCALE
+
 
 def _setns(fd):
     if _libc.setns(fd, CLONE_NEWNET) != 0:
@@ -72,7 +82,7 @@ class Netns:
         if isinstance(cmd, str):
             cmd = ["sh", "-c", cmd]
         p = subprocess.run(cmd, preexec_fn=self._preexec, capture_output=True,
-                           text=True, timeout=timeout, input=input)
+                           text=True, timeout=scaled(timeout), input=input)
         if check and p.returncode != 0:
             raise CommandError(f"[{self.name}] {' '.join(cmd)} -> {p.returncode}\n"
                                f"{p.stdout}{p.stderr}")
@@ -227,7 +237,7 @@ class Capture:
     def stop(self):
         time.sleep(0.3)  # let the last packets be written
         self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=scaled(30))
         return read_pcap(self.path, self.v6)
 
 
@@ -316,8 +326,8 @@ def udp_exchange(src_ns, dst_ns, dst, sizes, src_addr=None, df=False, port=5001,
                 tx.sendto(payload_for(seq, size), (dst, port))
             except OSError as e:
                 results[size] = (False, f"send: {e}")
-            time.sleep(gap)
-        rx.settimeout(wait)
+            time.sleep(scaled(gap))
+        rx.settimeout(scaled(wait))
         got = {}
         try:
             while len(got) < len(sizes):
@@ -355,8 +365,8 @@ def udp_interleaved(src_ns, dst_ns, dst, senders, rounds, size, port=5003,
         for r in range(rounds):
             for i, tx in enumerate(txs):
                 tx.sendto(payload_for(r * senders + i, size), (dst, port))
-            time.sleep(burst_gap)
-        rx.settimeout(wait)
+            time.sleep(scaled(burst_gap))
+        rx.settimeout(scaled(wait))
         intact = set()
         try:
             while len(intact) < total:
@@ -379,6 +389,7 @@ def tcp_transfer(src_ns, dst_ns, dst, nbytes, port=5002, timeout=60):
     after `timeout` seconds (a stalled connection)."""
     data = bytes(range(256)) * (nbytes // 256 + 1)
     data = data[:nbytes]
+    timeout = scaled(timeout)
     with dst_ns.entered():
         srv = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
