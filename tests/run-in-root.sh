@@ -18,9 +18,11 @@ in_root() {
 	chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
 		sh -c "cd /src && $1"
 }
+mount_root() {
+	$PY tests/distro/matrix_root.py mount "$suite"
+}
 unmount_root() {
-	$PY -c "import sys; sys.path.insert(0, 'tests/distro'); import debian_root
-debian_root.unmount_root('$root')"
+	$PY tests/distro/matrix_root.py unmount "$suite"
 }
 trap unmount_root EXIT
 
@@ -61,4 +63,23 @@ guest --timeout 2400 -- python3 -m pytest -v --color=no --tb=short -p no:cachepr
 echo "== churn under load (guest: $suite root, $kver, two vCPUs)"
 guest --cpus 2 --timeout 2400 -- \
 	python3 -m pytest -v --color=no --tb=short -p no:cacheprovider tests/kernel/test_churn.py
+
+# Our packages as a user of this release meets them (as first contact does
+# on Debian 12): installed with the README's command, used in the guest
+# with plain iptables, ip6tables and nft-prefrag, `dpkg -r` there; then
+# purged here, leaving iptables and the cached root as they were.
+echo "== our packages ($suite): install, a tunnel in the guest, purge"
+ours="nf-prefrag-dkms xtables-nf-prefrag"
+purge="dpkg --purge $ours >/dev/null"
+install=$(sed -n '/^## Installing/,/^## /s/^    \(apt install .*\)/\1/p' README.md)
+mount_root
+in_root "$purge && make -s deb >/dev/null && DEBIAN_FRONTEND=noninteractive $install -y -qq >/dev/null"
+in_root "dkms status nf-prefrag | grep -q '$kver.*installed' || dkms autoinstall -k $kver"
+unmount_root
+guest --installed --quiet --timeout 900 -- python3 tests/distro/installed_scenario.py works
+mount_root
+in_root "$purge && test -z \"\$(dpkg --verify iptables)\" && test -z \"\$(dpkg-divert --list '*REJECT*')\" &&
+	test -z \"\$(dkms status nf-prefrag)\"" ||
+	{ echo "purging our packages left traces in $suite" >&2; exit 1; }
+unmount_root
 echo "run-in-root: $suite with $kver passed in $(( ($(date +%s) - started) / 60 )) min"

@@ -65,8 +65,9 @@ def base_tarball(suite):
 def suite_sources(suite):
     """This machine's apt entries, moved to @suite (bookworm-security
     becomes trixie-security, and so on), as one-line entries."""
-    codename = subprocess.run([". /etc/os-release && echo $VERSION_CODENAME"], shell=True,
-                              capture_output=True, text=True).stdout.strip() or "bookworm"
+    with open("/etc/os-release") as f:
+        release = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+    codename = release.get("VERSION_CODENAME", "").strip('"') or "bookworm"
     return [re.sub(rf"(\s){codename}(-\w+)?(\s)", rf"\g<1>{suite}\g<2>\g<3>", l)
             for l in host_sources()]
 

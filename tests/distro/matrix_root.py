@@ -7,13 +7,16 @@ clone of the tree).  `make setup` runs again when scripts/install-deps.sh
 changes; the tree in it (/src) is refreshed from the work tree on every
 use.
 
-    matrix_root.py SUITE     set up (or refresh) the root, print its path
+    matrix_root.py SUITE            set up (or refresh) the root, print its path
+    matrix_root.py mount SUITE      mount /proc, /sys and /dev in it again
+    matrix_root.py unmount SUITE    unmount them (the guest boots the root
+                                    without this machine's)
 """
 import hashlib
 import os
 import sys
 
-from debian_root import CACHE, DebianRoot
+from debian_root import CACHE, DebianRoot, unmount_root
 
 ROOTS = os.path.join(CACHE, "roots")
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -46,7 +49,16 @@ def matrix_root(suite):
     return root
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
+def main(args):
+    if len(args) == 1:
+        print(matrix_root(args[0]).path)
+    elif len(args) == 2 and args[0] == "mount":
+        DebianRoot.attach(os.path.join(ROOTS, args[1]))
+    elif len(args) == 2 and args[0] == "unmount":
+        unmount_root(os.path.join(ROOTS, args[1]))
+    else:
         sys.exit(__doc__)
-    print(matrix_root(sys.argv[1]).path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
