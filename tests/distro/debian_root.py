@@ -3,7 +3,7 @@
 The base system comes from debootstrap (variant minbase), from a tarball of
 its packages cached under /var/tmp/nf-prefrag (made on first use).  The
 mirror is the one this machine's own apt sources name, so none is written
-here.  Downloaded .debs are kept in a shared apt archive, so a second run
+here.  Downloaded .debs are kept in an apt archive per root, so a second run
 downloads nothing; every package is still installed afresh.
 """
 import os
@@ -110,12 +110,15 @@ class DebianRoot:
         return cls(path, fresh=False)
 
     def _mount(self):
-        os.makedirs(APT_ARCHIVES, exist_ok=True)
+        # One archive per root: roots set up side by side (CI runs Debian
+        # 13 beside first contact) must not wait on each other's apt lock.
+        archives = os.path.join(APT_ARCHIVES, os.path.basename(os.path.normpath(self.path)))
+        os.makedirs(archives, exist_ok=True)
         for src, dst, opts in (("proc", "proc", ["-t", "proc"]),
                                ("sysfs", "sys", ["-t", "sysfs"]),
                                ("/dev", "dev", ["--bind"]),
                                ("devpts", "dev/pts", ["-t", "devpts"]),
-                               (APT_ARCHIVES, "var/cache/apt/archives", ["--bind"])):
+                               (archives, "var/cache/apt/archives", ["--bind"])):
             target = os.path.join(self.path, dst)
             if target in self.mounted():
                 continue

@@ -10,14 +10,13 @@ import threading
 
 import pytest
 
-from nettest import TOP, Netns, tcp_transfer
+from nettest import NFT_PREFRAG, Netns, tcp_transfer
 from ourmodules import unload_ours
 from topology import KEY_AB, KEY_BA, Tunnel
 
 pytestmark = pytest.mark.skipif(
     os.cpu_count() < 2, reason="needs two vCPUs: tests/run-tests.sh runs it in its SMP guest")
 
-NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
 CYCLES = 100
 
 # One iptables-restore per family and one nft-prefrag per gateway and

@@ -1,14 +1,12 @@
 """nft-prefrag: our actions in nft syntax, loaded into the user's own inet,
 ip and ip6 tables, with no iptables at all."""
-import os
 import re
 
 import pytest
 
-from nettest import TOP, capture, ping
+from nettest import NFT_PREFRAG, capture, ping
 from topology import Bridge
 
-NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
 ESP, ICMP = 50, 1
 
 VPN = """table inet vpn {

@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from nettest import TOP, ping
+from nettest import NFT_PREFRAG, ping
 
-NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
 MAGIC = str(0x4E465F5052454652)    # the placeholder's packet count
 
 

@@ -25,6 +25,7 @@ XTLIBDIR = os.path.join(TOP, "build", "libxt") + ":" + subprocess.run(
     ["pkg-config", "--variable=xtlibdir", "xtables"],
     capture_output=True, text=True).stdout.strip()
 os.environ["XTABLES_LIBDIR"] = XTLIBDIR
+NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
 
 # A slower kernel (make check-debug: KASAN, lockdep) stretches every timeout
 # and pacing gap by this factor, so that a test fails for what the kernel

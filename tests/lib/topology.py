@@ -17,7 +17,8 @@ Tunnel: hosts on routed subnets, tunnel-mode (or transport-mode) SAs.
   fd00:1::/64 <-> fd00:4::/64 too: ra fd00:1::1, hb fd00:4::2).  ra also owns
   10.0.1.1, a "tunnel address" for traffic it sends into the tunnel itself
   (as a VPN client's virtual IP).  Transport-mode SAs cover the gateways'
-  own traffic.
+  own traffic.  Or no keys at all: an IKE daemon keys the tunnel
+  (tests/lib/ike.py).
 
 Bridge: one Ethernet segment over two sites, gretap over IPsec.
 
@@ -117,7 +118,10 @@ class Tunnel(Gateways):
     # The hosts' subnets in IPv6 too, in the same IPv4 ESP tunnel.
     HA6, RA_IN6, RB_IN6, HB6 = "fd00:1::2", "fd00:1::1", "fd00:4::1", "fd00:4::2"
 
-    def __init__(self, prefix="t", mode="tunnel", drop_fragments=True, ipv6=False):
+    def __init__(self, prefix="t", mode="tunnel", drop_fragments=True, ipv6=False,
+                 keying="static"):
+        """keying "ike": no SAs or policies; an IKE daemon (tests/lib/ike.py)
+        negotiates them for the hosts' subnets."""
         super().__init__(prefix, drop_fragments)
         self.ha.sh(f"ip addr add {self.HA}/24 dev eth0 && "
                    f"ip route add default via {self.RA_IN}")
@@ -129,7 +133,9 @@ class Tunnel(Gateways):
                    f"ip route add 10.0.1.0/24 via {self.MID_B} src {self.RB_IN}")
         for r in self.routers():
             r.sysctl("net.ipv4.ip_forward", 1)
-        if mode == "tunnel":
+        if keying == "ike":
+            self.mode = mode
+        elif mode == "tunnel":
             self.ipsec(mode, "src 10.0.1.0/24 dst 10.0.4.0/24",
                        "src 10.0.4.0/24 dst 10.0.1.0/24", forward=True)
             if ipv6:

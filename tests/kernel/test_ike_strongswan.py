@@ -1,0 +1,173 @@
+"""PREFRAG on tunnels keyed by strongSwan (IKEv2, PSK, ESP tunnel mode), as
+gateway operators run it: charon on each gateway, the rule matching what
+is about to be encrypted, through a path that drops IP fragments.  The
+README's strongSwan recipes are these rules."""
+import shutil
+import tempfile
+import threading
+import time
+
+import pytest
+
+from ike import strongswan_tunnel
+from nettest import NFT_PREFRAG, capture, ping, tcp_transfer, udp_exchange
+from topology import Tunnel
+
+ESP = 50
+# README, "strongSwan and libreswan": the static rules.
+IPTABLES_RULE = "-t mangle -A POSTROUTING -m policy --dir out --pol ipsec -j PREFRAG --mtu auto"
+NFT_RULES = """table inet vpn {
+ chain postrouting {
+  type filter hook postrouting priority mangle; policy accept;
+  rt ipsec exists counter prefrag mtu auto
+ }
+}
+"""
+SIZES = [1300, 1400, 1420, 1438, 1446, 1447, 1472, 2000, 4000, 8000]
+
+
+@pytest.fixture(scope="module")
+def swan(modules):
+    t = Tunnel(prefix="sw", keying="ike")
+    t.workdir = tempfile.mkdtemp(prefix="swan.")  # short: vici socket paths
+    t.daemons = strongswan_tunnel(t, t.workdir)
+    yield t
+    for d in t.daemons:
+        d.stop()
+    t.delete()
+    shutil.rmtree(t.workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def sw(swan, tmp_path):
+    swan.tmp = tmp_path
+    yield swan
+    swan.flush_rules()
+    for r in swan.routers():
+        r.run("nft flush ruleset", check=False)
+
+
+def rules(tun, ipt="iptables"):
+    """Each gateway needs the rule: ra for a->b, rb for the replies."""
+    for r in tun.routers():
+        r.sh(f"{ipt} {IPTABLES_RULE}")
+
+
+def child_spis(daemon):
+    """The SPIs of the CHILD_SAs charon has installed ("in  c1a2b3c4, ..."
+    and "out c5d6e7f8, ..." lines of swanctl --list-sas)."""
+    out = daemon.swanctl("--list-sas")
+    return sorted(line.split()[1].rstrip(",") for line in out.splitlines()
+                  if line.split()[:1] in (["in"], ["out"]))
+
+
+def assert_no_esp_fragments(wire):
+    assert any(p.proto == ESP for p in wire)
+    assert not any(p.is_fragment for p in wire), "an ESP packet was fragmented"
+    assert all(p.total_len <= 1500 for p in wire if p.proto == ESP)
+
+
+def test_full_size_packets_cross_only_with_prefrag(sw):
+    assert ping(sw.ha, sw.HB, 1472, count=2) == 100.0
+    rules(sw)
+    with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap") as wire:
+        assert ping(sw.ha, sw.HB, 1472, count=3) == 0.0
+        got = udp_exchange(sw.ha, sw.hb, sw.HB, SIZES)
+    assert {s: ok for s, (ok, _) in got.items()} == {s: True for s in SIZES}
+    assert_no_esp_fragments(wire)
+
+
+def test_nft_rule_with_rt_ipsec_exists(sw):
+    for r in sw.routers():
+        r.run([NFT_PREFRAG, "-f", "-"], input=NFT_RULES)
+    with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap") as wire:
+        got = udp_exchange(sw.ha, sw.hb, sw.HB, SIZES)
+    assert all(ok for ok, _ in got.values()), got
+    assert_no_esp_fragments(wire)
+    assert "prefrag mtu auto" in sw.ra.sh("nft list chain inet vpn postrouting")
+
+
+def test_meta_ipsec_exists_is_refused_in_postrouting(sw):
+    """The match that looks right and is not: it means "was decrypted"
+    (a secpath), which the kernel refuses to evaluate on output paths."""
+    r = sw.ra.run([NFT_PREFRAG, "-f", "-"], check=False,
+                  input=NFT_RULES.replace("rt ipsec", "meta ipsec"))
+    assert r.returncode != 0 and "Operation not supported" in r.stderr, r.stderr
+    assert sw.ra.sh("nft list ruleset").strip() == ""
+
+
+def test_broken_pmtud_df_tcp_is_byte_exact(sw):
+    """A sender that never learns the MTU (ICMP dropped before it) with DF on
+    every segment: CLEARDF on the way in, PREFRAG on the way out."""
+    sw.ha.sh("iptables -A INPUT -p icmp --icmp-type fragmentation-needed -j DROP")
+    try:
+        for r in sw.routers():
+            r.sh("iptables -t mangle -A PREROUTING -i eth0 -j CLEARDF --min-len 1400")
+        rules(sw)
+        with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap", "esp or ip[6:2] & 0x3fff != 0") as wire:
+            assert tcp_transfer(sw.ha, sw.hb, sw.HB, 1 << 20, timeout=120) == (1 << 20, True)
+    finally:
+        sw.ha.sh("iptables -F INPUT")
+    assert_no_esp_fragments(wire)
+
+
+def test_rekey_during_a_transfer(sw):
+    rules(sw)
+    before = child_spis(sw.daemons[0])
+    result = {}
+    size = 3 << 20
+    # Paced (4 Mbit/s: about 6 s), so that the rekey falls mid-transfer.
+    sw.ha.sh("tc qdisc add dev eth0 root tbf rate 4mbit burst 32kb latency 400ms")
+    transfer = threading.Thread(target=lambda: result.update(
+        got=tcp_transfer(sw.ha, sw.hb, sw.HB, size, port=5020, timeout=240)))
+    try:
+        with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap",
+                     "esp or ip[6:2] & 0x3fff != 0") as wire:
+            transfer.start()
+            time.sleep(1.5)
+            sw.daemons[0].swanctl("--rekey", "--child", "net")
+            transfer.join()
+    finally:
+        sw.ha.sh("tc qdisc del dev eth0 root")
+    assert result["got"] == (size, True)
+    after = child_spis(sw.daemons[0])
+    assert after and after != before, (before, after)
+    assert_no_esp_fragments(wire)
+    outbound = {p.esp()[0] for p in wire if p.proto == ESP and p.src == sw.RA_OUT}
+    assert len(outbound) == 2, f"the old SA and the new one carried it: {outbound}"
+
+
+def first_fragment_len(tun, tag):
+    """The size PREFRAG cut a 1472-byte datagram to (its first fragment, as
+    the far host receives it), and whether it crossed."""
+    with capture(tun.hb, "eth0", f"{tun.tmp}/{tag}.pcap", "udp or ip[6:2] & 0x3fff != 0") as far:
+        got = udp_exchange(tun.ha, tun.hb, tun.HB, [1472])
+    firsts = [p.total_len for p in far if p.mf and p.offset == 0]
+    return got[1472][0], max(firsts, default=None)
+
+
+def test_esp_transform_change_the_mtu_follows(sw):
+    """The same tunnel renegotiated with AES-CBC and HMAC-SHA-256 instead of
+    AES-GCM: ESP's overhead grows, and --mtu auto cuts smaller at once."""
+    rules(sw)
+    gcm = first_fragment_len(sw, "gcm")
+    ra, rb = sw.daemons
+    try:
+        for d, me, peer, local_ts, remote_ts in (
+                (ra, sw.RA_OUT, sw.RB_OUT, "10.0.1.0/24", "10.0.4.0/24"),
+                (rb, sw.RB_OUT, sw.RA_OUT, "10.0.4.0/24", "10.0.1.0/24")):
+            d.configure(me, peer, local_ts, remote_ts, esp="aes128-sha256")
+        ra.swanctl("--terminate", "--ike", "gw")
+        ra.swanctl("--initiate", "--child", "net")
+        assert "AES_CBC" in ra.swanctl("--list-sas")
+        cbc = first_fragment_len(sw, "cbc")
+    finally:
+        for d, me, peer, local_ts, remote_ts in (
+                (ra, sw.RA_OUT, sw.RB_OUT, "10.0.1.0/24", "10.0.4.0/24"),
+                (rb, sw.RB_OUT, sw.RA_OUT, "10.0.4.0/24", "10.0.1.0/24")):
+            d.configure(me, peer, local_ts, remote_ts)
+        ra.swanctl("--terminate", "--ike", "gw")
+        ra.swanctl("--initiate", "--child", "net")
+    # Tunnel MTUs 1446 (GCM: 8-byte IV, 16-byte ICV) and 1438 (CBC: 16-byte
+    # IV and blocks, 16-byte ICV); a first fragment carries a multiple of 8.
+    assert gcm == (True, 1444) and cbc == (True, 1436), (gcm, cbc)

@@ -1,0 +1,149 @@
+"""IKE daemons keying the test tunnels, as users run them.
+
+strongSwan: one charon per gateway, in the gateway's namespace, with a /run
+of its own (charon writes /run/charon.pid) and configuration files written
+here: strongswan.conf (STRONGSWAN_CONF) and swanctl.conf, loaded with
+swanctl over a vici socket in the work directory.
+"""
+import os
+import subprocess
+import time
+
+from nettest import CommandError, scaled
+
+CHARON = "/usr/lib/ipsec/charon"
+PSK = "nf-prefrag-test-psk-0123456789"
+
+STRONGSWAN_CONF = """\
+charon {{
+    load_modular = yes
+    # The tests' routes already lead into the tunnel.
+    install_routes = no
+    retransmit_timeout = {retransmit}
+    plugins {{
+        include /etc/strongswan.d/charon/*.conf
+        vici {{
+            socket = {uri}
+        }}
+    }}
+    filelog {{
+        test {{
+            path = {log}
+            time_format = %T
+            flush_line = yes
+            default = 1
+        }}
+    }}
+    syslog {{
+        daemon {{
+            default = -1
+        }}
+    }}
+}}
+include /etc/strongswan.d/*.conf
+"""
+
+# IKE with CBC and SHA-256: Debian 12's charon has no userspace GCM (ESP's
+# GCM is the kernel's).
+SWANCTL_CONF = """\
+connections {{
+    gw {{
+        version = 2
+        local_addrs = {me}
+        remote_addrs = {peer}
+        proposals = aes128-sha256-modp2048
+        local {{
+            auth = psk
+            id = {me}
+        }}
+        remote {{
+            auth = psk
+            id = {peer}
+        }}
+        children {{
+            net {{
+                local_ts = {local_ts}
+                remote_ts = {remote_ts}
+                mode = tunnel
+                esp_proposals = {esp}
+            }}
+        }}
+    }}
+}}
+secrets {{
+    ike-gw {{
+        id-1 = {me}
+        id-2 = {peer}
+        secret = "{psk}"
+    }}
+}}
+"""
+
+
+class Charon:
+    """strongSwan's charon in @ns, configured in @workdir/@name."""
+
+    def __init__(self, ns, workdir, name):
+        self.ns, self.name = ns, name
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.uri = f"unix://{self.dir}/charon.vici"
+        self.log = os.path.join(self.dir, "charon.log")
+        self.conf = os.path.join(self.dir, "strongswan.conf")
+        with open(self.conf, "w") as f:
+            f.write(STRONGSWAN_CONF.format(uri=self.uri, log=self.log,
+                                           retransmit=scaled(2.0)))
+        self.env = dict(os.environ, STRONGSWAN_CONF=self.conf)
+        self.proc = ns.popen(["unshare", "-m", "sh", "-c",
+                              f"mount -t tmpfs run /run && exec {CHARON}"],
+                             env=self.env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        socket_path = self.uri[len("unix://"):]
+        deadline = time.monotonic() + scaled(30)
+        while not os.path.exists(socket_path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise CommandError(f"charon in {ns.name} did not start:\n{self.log_text()}")
+            time.sleep(0.1)
+
+    def swanctl(self, *args, check=True):
+        r = self.ns.run(["swanctl", *args, "--uri", self.uri], check=False,
+                        timeout=60)
+        if check and r.returncode != 0:
+            raise CommandError(f"[{self.name}] swanctl {' '.join(args)} -> {r.returncode}\n"
+                               f"{r.stdout}{r.stderr}\n{self.log_text()[-3000:]}")
+        return r.stdout
+
+    def configure(self, me, peer, local_ts, remote_ts, esp="aes128gcm16"):
+        """Write swanctl.conf for a gateway-to-gateway tunnel and load it."""
+        path = os.path.join(self.dir, "swanctl.conf")
+        with open(path, "w") as f:
+            f.write(SWANCTL_CONF.format(me=me, peer=peer, local_ts=local_ts,
+                                        remote_ts=remote_ts, esp=esp, psk=PSK))
+        self.swanctl("--load-all", "--clear", "--file", path)
+
+    def log_text(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return "(no log)"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=scaled(10))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def strongswan_tunnel(tun, workdir, esp="aes128gcm16"):
+    """Charons on both gateways of Tunnel @tun (keying="ike"), the tunnel
+    between the hosts' subnets negotiated and up.  Returns (ra's, rb's)."""
+    daemons = (Charon(tun.ra, workdir, "ra"), Charon(tun.rb, workdir, "rb"))
+    for d, me, peer, local_ts, remote_ts in (
+            (daemons[0], tun.RA_OUT, tun.RB_OUT, "10.0.1.0/24", "10.0.4.0/24"),
+            (daemons[1], tun.RB_OUT, tun.RA_OUT, "10.0.4.0/24", "10.0.1.0/24")):
+        d.configure(me, peer, local_ts, remote_ts, esp)
+    daemons[0].swanctl("--initiate", "--child", "net", "--timeout", str(int(scaled(60))))
+    return daemons
