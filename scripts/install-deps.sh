@@ -76,7 +76,7 @@ pkgs="build-essential pkg-config kmod bc flex bison libelf-dev libssl-dev
 	python3 python3-pytest
 	dkms dh-dkms debhelper devscripts fakeroot dpkg-dev lintian conntrack
 	debootstrap git libnetfilter-queue-dev libip4tc-dev libip6tc-dev
-	python3-scapy"
+	python3-scapy strongswan-charon strongswan-swanctl"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

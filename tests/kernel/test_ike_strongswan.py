@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from ike import strongswan_tunnel
-from nettest import NFT_PREFRAG, capture, ping, tcp_transfer, udp_exchange
+from ike import Charon, configure_gateways, strongswan_tunnel
+from nettest import NFT_PREFRAG, capture, ping, scaled, tcp_transfer, udp_exchange
 from topology import Tunnel
 
 ESP = 50
@@ -153,21 +153,37 @@ def test_esp_transform_change_the_mtu_follows(sw):
     gcm = first_fragment_len(sw, "gcm")
     ra, rb = sw.daemons
     try:
-        for d, me, peer, local_ts, remote_ts in (
-                (ra, sw.RA_OUT, sw.RB_OUT, "10.0.1.0/24", "10.0.4.0/24"),
-                (rb, sw.RB_OUT, sw.RA_OUT, "10.0.4.0/24", "10.0.1.0/24")):
-            d.configure(me, peer, local_ts, remote_ts, esp="aes128-sha256")
+        configure_gateways(sw, sw.daemons, esp="aes128-sha256")
         ra.swanctl("--terminate", "--ike", "gw")
         ra.swanctl("--initiate", "--child", "net")
         assert "AES_CBC" in ra.swanctl("--list-sas")
         cbc = first_fragment_len(sw, "cbc")
     finally:
-        for d, me, peer, local_ts, remote_ts in (
-                (ra, sw.RA_OUT, sw.RB_OUT, "10.0.1.0/24", "10.0.4.0/24"),
-                (rb, sw.RB_OUT, sw.RA_OUT, "10.0.4.0/24", "10.0.1.0/24")):
-            d.configure(me, peer, local_ts, remote_ts)
+        configure_gateways(sw, sw.daemons)
         ra.swanctl("--terminate", "--ike", "gw")
         ra.swanctl("--initiate", "--child", "net")
     # Tunnel MTUs 1446 (GCM: 8-byte IV, 16-byte ICV) and 1438 (CBC: 16-byte
     # IV and blocks, 16-byte ICV); a first fragment carries a multiple of 8.
     assert gcm == (True, 1444) and cbc == (True, 1436), (gcm, cbc)
+
+
+def test_restart_of_one_side(sw):
+    """rb's charon is stopped and started again (an upgrade, a reboot): its
+    SAs go, ra's trap policy brings the tunnel back on the next packet, and
+    the static rules carry on as they were."""
+    rules(sw)
+    ra, rb = sw.daemons
+    before = child_spis(ra)
+    rb.stop()
+    rb = Charon(sw.rb, sw.workdir, "rb")
+    sw.daemons = (ra, rb)
+    configure_gateways(sw, sw.daemons)
+    deadline = time.monotonic() + scaled(60)
+    while ping(sw.ha, sw.HB, 56, count=1) != 0.0:
+        assert time.monotonic() < deadline, ra.log_text()[-3000:]
+    assert child_spis(ra) and not set(child_spis(ra)) & set(before)
+    with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap") as wire:
+        assert ping(sw.ha, sw.HB, 1472, count=3) == 0.0
+        got = udp_exchange(sw.ha, sw.hb, sw.HB, SIZES)
+    assert all(ok for ok, _ in got.values()), got
+    assert_no_esp_fragments(wire)

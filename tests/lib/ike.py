@@ -66,6 +66,7 @@ connections {{
                 remote_ts = {remote_ts}
                 mode = tunnel
                 esp_proposals = {esp}
+                start_action = {start_action}
             }}
         }}
     }}
@@ -94,11 +95,13 @@ class Charon:
             f.write(STRONGSWAN_CONF.format(uri=self.uri, log=self.log,
                                            retransmit=scaled(2.0)))
         self.env = dict(os.environ, STRONGSWAN_CONF=self.conf)
+        socket_path = self.uri[len("unix://"):]
+        if os.path.exists(socket_path):  # a restart: wait for the new one
+            os.unlink(socket_path)
         self.proc = ns.popen(["unshare", "-m", "sh", "-c",
                               f"mount -t tmpfs run /run && exec {CHARON}"],
                              env=self.env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-        socket_path = self.uri[len("unix://"):]
         deadline = time.monotonic() + scaled(30)
         while not os.path.exists(socket_path):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -113,12 +116,14 @@ class Charon:
                                f"{r.stdout}{r.stderr}\n{self.log_text()[-3000:]}")
         return r.stdout
 
-    def configure(self, me, peer, local_ts, remote_ts, esp="aes128gcm16"):
+    def configure(self, me, peer, local_ts, remote_ts, esp="aes128gcm16",
+                  start_action="none"):
         """Write swanctl.conf for a gateway-to-gateway tunnel and load it."""
         path = os.path.join(self.dir, "swanctl.conf")
         with open(path, "w") as f:
             f.write(SWANCTL_CONF.format(me=me, peer=peer, local_ts=local_ts,
-                                        remote_ts=remote_ts, esp=esp, psk=PSK))
+                                        remote_ts=remote_ts, esp=esp, psk=PSK,
+                                        start_action=start_action))
         self.swanctl("--load-all", "--clear", "--file", path)
 
     def log_text(self):
@@ -137,13 +142,19 @@ class Charon:
             self.proc.wait()
 
 
+def configure_gateways(tun, daemons, esp="aes128gcm16"):
+    """The tunnel between Tunnel @tun's subnets, in (ra's, rb's) charon.
+    ra initiates, and its trap policy brings the tunnel back up on traffic
+    whenever it is down (a restart of rb, say)."""
+    ra, rb = daemons
+    ra.configure(tun.RA_OUT, tun.RB_OUT, "10.0.1.0/24", "10.0.4.0/24", esp, "trap")
+    rb.configure(tun.RB_OUT, tun.RA_OUT, "10.0.4.0/24", "10.0.1.0/24", esp)
+
+
 def strongswan_tunnel(tun, workdir, esp="aes128gcm16"):
     """Charons on both gateways of Tunnel @tun (keying="ike"), the tunnel
-    between the hosts' subnets negotiated and up.  Returns (ra's, rb's)."""
+    negotiated and up.  Returns (ra's, rb's)."""
     daemons = (Charon(tun.ra, workdir, "ra"), Charon(tun.rb, workdir, "rb"))
-    for d, me, peer, local_ts, remote_ts in (
-            (daemons[0], tun.RA_OUT, tun.RB_OUT, "10.0.1.0/24", "10.0.4.0/24"),
-            (daemons[1], tun.RB_OUT, tun.RA_OUT, "10.0.4.0/24", "10.0.1.0/24")):
-        d.configure(me, peer, local_ts, remote_ts, esp)
+    configure_gateways(tun, daemons, esp)
     daemons[0].swanctl("--initiate", "--child", "net", "--timeout", str(int(scaled(60))))
     return daemons
