@@ -11,7 +11,7 @@ import pytest
 
 from ike import Charon, configure_gateways, strongswan_tunnel
 from nettest import NFT_PREFRAG, capture, ping, scaled, tcp_transfer, udp_exchange
-from topology import Tunnel
+from topology import Bridge, Tunnel
 
 ESP = 50
 # README, "strongSwan and libreswan": the static rules.
@@ -187,3 +187,27 @@ def test_restart_of_one_side(sw):
         got = udp_exchange(sw.ha, sw.hb, sw.HB, SIZES)
     assert all(ok for ok, _ in got.values()), got
     assert_no_esp_fragments(wire)
+
+
+def test_gretap_bridge_over_an_ike_keyed_tunnel_mode_sa(modules, tmp_path):
+    """README, "an Ethernet bridge over IPsec": charon keys a tunnel-mode SA
+    for GRE between the gateways; full-size frames cross the bridge."""
+    b = Bridge(prefix="swb", keying="ike")
+    workdir = tempfile.mkdtemp(prefix="swanb.")
+    daemons = ()
+    try:
+        daemons = strongswan_tunnel(b, workdir)
+        assert "TUNNEL" in daemons[0].swanctl("--list-sas")
+        assert ping(b.ha, b.HB, 56, count=2) == 0.0  # learn the MACs
+        assert ping(b.ha, b.HB, 1472, count=2, df=True) == 100.0
+        for r in b.routers():
+            r.sh("iptables -t mangle -A POSTROUTING -o eth1 -p gre -j PREFRAG --mtu auto")
+        with capture(b.mid, "eth0", f"{tmp_path}/mid.pcap") as wire:
+            assert ping(b.ha, b.HB, 1472, count=3, df=True) == 0.0
+            assert ping(b.ha, b.HB, 3000, count=2) == 0.0
+        assert_no_esp_fragments(wire)
+    finally:
+        for d in daemons:
+            d.stop()
+        b.delete()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -10,6 +10,7 @@ import subprocess
 import time
 
 from nettest import CommandError, scaled
+from topology import Bridge
 
 CHARON = "/usr/lib/ipsec/charon"
 PSK = "nf-prefrag-test-psk-0123456789"
@@ -142,19 +143,28 @@ class Charon:
             self.proc.wait()
 
 
-def configure_gateways(tun, daemons, esp="aes128gcm16"):
-    """The tunnel between Tunnel @tun's subnets, in (ra's, rb's) charon.
-    ra initiates, and its trap policy brings the tunnel back up on traffic
-    whenever it is down (a restart of rb, say)."""
+def traffic_selectors(gw):
+    """(ra's, rb's) local_ts: the hosts' subnets of a Tunnel; for a Bridge,
+    GRE between the gateways (a tunnel-mode SA, so PREFRAG can cut it)."""
+    if isinstance(gw, Bridge):
+        return f"{gw.RA_OUT}/32[gre]", f"{gw.RB_OUT}/32[gre]"
+    return "10.0.1.0/24", "10.0.4.0/24"
+
+
+def configure_gateways(gw, daemons, esp="aes128gcm16"):
+    """The tunnel between @gw's gateways (topology.Tunnel or Bridge, keying
+    "ike") in (ra's, rb's) charon.  ra initiates, and its trap policy brings
+    the tunnel back up on traffic whenever it is down (a restart of rb)."""
     ra, rb = daemons
-    ra.configure(tun.RA_OUT, tun.RB_OUT, "10.0.1.0/24", "10.0.4.0/24", esp, "trap")
-    rb.configure(tun.RB_OUT, tun.RA_OUT, "10.0.4.0/24", "10.0.1.0/24", esp)
+    ra_ts, rb_ts = traffic_selectors(gw)
+    ra.configure(gw.RA_OUT, gw.RB_OUT, ra_ts, rb_ts, esp, "trap")
+    rb.configure(gw.RB_OUT, gw.RA_OUT, rb_ts, ra_ts, esp)
 
 
-def strongswan_tunnel(tun, workdir, esp="aes128gcm16"):
-    """Charons on both gateways of Tunnel @tun (keying="ike"), the tunnel
-    negotiated and up.  Returns (ra's, rb's)."""
-    daemons = (Charon(tun.ra, workdir, "ra"), Charon(tun.rb, workdir, "rb"))
-    configure_gateways(tun, daemons, esp)
+def strongswan_tunnel(gw, workdir, esp="aes128gcm16"):
+    """Charons on both gateways of @gw, the tunnel negotiated and up.
+    Returns (ra's, rb's)."""
+    daemons = (Charon(gw.ra, workdir, "ra"), Charon(gw.rb, workdir, "rb"))
+    configure_gateways(gw, daemons, esp)
     daemons[0].swanctl("--initiate", "--child", "net", "--timeout", str(int(scaled(60))))
     return daemons

@@ -169,7 +169,8 @@ ip xfrm policy add {sel_in} dir fwd {tmpl_in}
 class Bridge(Gateways):
     HA, HB = "10.0.9.1", "10.0.9.2"
 
-    def __init__(self, prefix="br", mode="tunnel", drop_fragments=True):
+    def __init__(self, prefix="br", mode="tunnel", drop_fragments=True, keying="static"):
+        """keying "ike": an IKE daemon negotiates the SAs for GRE."""
         super().__init__(prefix, drop_fragments)
         self.ha.sh(f"ip addr add {self.HA}/24 dev eth0")
         self.hb.sh(f"ip addr add {self.HB}/24 dev eth0")
@@ -180,8 +181,11 @@ class Bridge(Gateways):
                  "ip link add br0 type bridge && "
                  "ip link set eth0 master br0 && ip link set gt0 master br0 && "
                  "ip link set gt0 up && ip link set br0 up")
-        self.ipsec(mode, f"src {self.RA_OUT} dst {self.RB_OUT} proto gre",
-                   f"src {self.RB_OUT} dst {self.RA_OUT} proto gre")
+        if keying == "ike":
+            self.mode = mode
+        else:
+            self.ipsec(mode, f"src {self.RA_OUT} dst {self.RB_OUT} proto gre",
+                       f"src {self.RB_OUT} dst {self.RA_OUT} proto gre")
 
 
 class Routed:
