@@ -2,6 +2,7 @@
 gateway operators run it: charon on each gateway, the rule matching what
 is about to be encrypted, through a path that drops IP fragments.  The
 README's strongSwan recipes are these rules."""
+import re
 import shutil
 import tempfile
 import threading
@@ -9,7 +10,8 @@ import time
 
 import pytest
 
-from ike import Charon, configure_gateways, strongswan_tunnel
+from ike import (ROAD_WARRIOR_CONF, ROAD_WARRIOR_GATEWAY_CONF, Charon, configure_gateways,
+                 strongswan_tunnel)
 from nettest import NFT_PREFRAG, capture, ping, scaled, tcp_transfer, udp_exchange
 from topology import Bridge, Tunnel
 
@@ -210,4 +212,46 @@ def test_gretap_bridge_over_an_ike_keyed_tunnel_mode_sa(modules, tmp_path):
         for d in daemons:
             d.stop()
         b.delete()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+PMTUDISC_OMIT = 5  # IP_PMTUDISC_OMIT: what DNS servers use
+
+
+def test_road_warrior_sends_from_its_virtual_ip(modules, tmp_path):
+    """A VPN client (ra) gets a virtual IP from the gateway's pool and sends
+    its own traffic into the tunnel.  A socket that ignores the path MTU (a
+    DNS server's) sends datagrams sized for the device: without a rule ESP
+    is fragmented and lost, with PREFRAG in raw OUTPUT on the client they
+    cross whole."""
+    t = Tunnel(prefix="swr", keying="ike")
+    workdir = tempfile.mkdtemp(prefix="swanr.")
+    daemons = ()
+    try:
+        daemons = (Charon(t.ra, workdir, "client", install_routes=True),
+                   Charon(t.rb, workdir, "gateway"))
+        client, gateway = daemons
+        gateway.load(ROAD_WARRIOR_GATEWAY_CONF, me=t.RB_OUT, local_ts="10.0.4.0/24",
+                     pool="10.0.5.0/24")
+        client.load(ROAD_WARRIOR_CONF, me=t.RA_OUT, peer=t.RB_OUT, remote_ts="10.0.4.0/24")
+        t.rb.sh(f"ip route add 10.0.5.0/24 via {t.MID_B}")
+        client.swanctl("--initiate", "--child", "rw")
+        vip = re.search(r"inet (10\.0\.5\.\d+)/", t.ra.sh("ip -4 addr")).group(1)
+        sizes = [1000, 1418, 1419, 1472, 3000]
+
+        def send():
+            got = udp_exchange(t.ra, t.hb, t.HB, sizes, pmtudisc=PMTUDISC_OMIT)
+            assert all(src == vip for ok, src in got.values() if ok), got
+            return [s for s in sizes if got[s][0]]
+
+        assert send() == [1000, 1418]  # 1418 + 28 is the tunnel's MTU, 1446
+        t.ra.sh("iptables -t raw -A OUTPUT -m policy --dir out --pol ipsec "
+                "-j PREFRAG --mtu auto")
+        with capture(t.mid, "eth0", f"{tmp_path}/mid.pcap") as wire:
+            assert send() == sizes
+        assert_no_esp_fragments(wire)
+    finally:
+        for d in daemons:
+            d.stop()
+        t.delete()
         shutil.rmtree(workdir, ignore_errors=True)

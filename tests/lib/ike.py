@@ -18,8 +18,9 @@ PSK = "nf-prefrag-test-psk-0123456789"
 STRONGSWAN_CONF = """\
 charon {{
     load_modular = yes
-    # The tests' routes already lead into the tunnel.
-    install_routes = no
+    # Gateways: the tests' routes already lead into the tunnel.  A client
+    # with a virtual IP needs charon's route (table 220, from that address).
+    install_routes = {install_routes}
     retransmit_timeout = {retransmit}
     plugins {{
         include /etc/strongswan.d/charon/*.conf
@@ -82,10 +83,82 @@ secrets {{
 """
 
 
+# A road warrior (ra) asking for a virtual IP, and the gateway (rb) giving
+# one from its pool.
+ROAD_WARRIOR_CONF = """\
+connections {{
+    rw {{
+        version = 2
+        local_addrs = {me}
+        remote_addrs = {peer}
+        proposals = aes128-sha256-modp2048
+        vips = 0.0.0.0
+        local {{
+            auth = psk
+            id = client@example.org
+        }}
+        remote {{
+            auth = psk
+            id = {peer}
+        }}
+        children {{
+            rw {{
+                remote_ts = {remote_ts}
+                esp_proposals = aes128gcm16
+            }}
+        }}
+    }}
+}}
+secrets {{
+    ike-rw {{
+        id-1 = client@example.org
+        id-2 = {peer}
+        secret = "{psk}"
+    }}
+}}
+"""
+ROAD_WARRIOR_GATEWAY_CONF = """\
+connections {{
+    rw {{
+        version = 2
+        local_addrs = {me}
+        proposals = aes128-sha256-modp2048
+        pools = clients
+        local {{
+            auth = psk
+            id = {me}
+        }}
+        remote {{
+            auth = psk
+            id = client@example.org
+        }}
+        children {{
+            rw {{
+                local_ts = {local_ts}
+                esp_proposals = aes128gcm16
+            }}
+        }}
+    }}
+}}
+pools {{
+    clients {{
+        addrs = {pool}
+    }}
+}}
+secrets {{
+    ike-rw {{
+        id-1 = client@example.org
+        id-2 = {me}
+        secret = "{psk}"
+    }}
+}}
+"""
+
+
 class Charon:
     """strongSwan's charon in @ns, configured in @workdir/@name."""
 
-    def __init__(self, ns, workdir, name):
+    def __init__(self, ns, workdir, name, install_routes=False):
         self.ns, self.name = ns, name
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -94,6 +167,7 @@ class Charon:
         self.conf = os.path.join(self.dir, "strongswan.conf")
         with open(self.conf, "w") as f:
             f.write(STRONGSWAN_CONF.format(uri=self.uri, log=self.log,
+                                           install_routes="yes" if install_routes else "no",
                                            retransmit=scaled(2.0)))
         self.env = dict(os.environ, STRONGSWAN_CONF=self.conf)
         socket_path = self.uri[len("unix://"):]
@@ -120,11 +194,14 @@ class Charon:
     def configure(self, me, peer, local_ts, remote_ts, esp="aes128gcm16",
                   start_action="none"):
         """Write swanctl.conf for a gateway-to-gateway tunnel and load it."""
+        self.load(SWANCTL_CONF, me=me, peer=peer, local_ts=local_ts, remote_ts=remote_ts,
+                  esp=esp, start_action=start_action)
+
+    def load(self, template, **fields):
+        """Write swanctl.conf from @template and load it."""
         path = os.path.join(self.dir, "swanctl.conf")
         with open(path, "w") as f:
-            f.write(SWANCTL_CONF.format(me=me, peer=peer, local_ts=local_ts,
-                                        remote_ts=remote_ts, esp=esp, psk=PSK,
-                                        start_action=start_action))
+            f.write(template.format(psk=PSK, **fields))
         self.swanctl("--load-all", "--clear", "--file", path)
 
     def log_text(self):
