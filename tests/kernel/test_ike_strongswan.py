@@ -3,14 +3,12 @@ gateway operators run it: charon on each gateway, the rule matching what
 is about to be encrypted, through a path that drops IP fragments.  The
 README's strongSwan recipes are these rules."""
 import re
-import shutil
-import tempfile
 import threading
 import time
 
 import pytest
 
-from ike import (ROAD_WARRIOR_CONF, ROAD_WARRIOR_GATEWAY_CONF, Charon, configure_gateways,
+from ike import (ROAD_WARRIOR_CONF, ROAD_WARRIOR_GATEWAY_CONF, Charons, configure_gateways,
                  strongswan_tunnel)
 from nettest import NFT_PREFRAG, capture, ping, scaled, tcp_transfer, udp_exchange
 from topology import Bridge, Tunnel
@@ -31,13 +29,11 @@ SIZES = [1300, 1400, 1420, 1438, 1446, 1447, 1472, 2000, 4000, 8000]
 @pytest.fixture(scope="module")
 def swan(modules):
     t = Tunnel(prefix="sw", keying="ike")
-    t.workdir = tempfile.mkdtemp(prefix="swan.")  # short: vici socket paths
-    t.daemons = strongswan_tunnel(t, t.workdir)
-    yield t
-    for d in t.daemons:
-        d.stop()
-    t.delete()
-    shutil.rmtree(t.workdir, ignore_errors=True)
+    try:
+        with strongswan_tunnel(t) as t.daemons:
+            yield t
+    finally:
+        t.delete()
 
 
 @pytest.fixture
@@ -174,11 +170,9 @@ def test_restart_of_one_side(sw):
     SAs go, ra's trap policy brings the tunnel back on the next packet, and
     the static rules carry on as they were."""
     rules(sw)
-    ra, rb = sw.daemons
+    ra = sw.daemons[0]
     before = child_spis(ra)
-    rb.stop()
-    rb = Charon(sw.rb, sw.workdir, "rb")
-    sw.daemons = (ra, rb)
+    sw.daemons.restart(1)
     configure_gateways(sw, sw.daemons)
     deadline = time.monotonic() + scaled(60)
     while ping(sw.ha, sw.HB, 56, count=1) != 0.0:
@@ -195,25 +189,19 @@ def test_gretap_bridge_over_an_ike_keyed_tunnel_mode_sa(modules, tmp_path):
     """README, "an Ethernet bridge over IPsec": charon keys a tunnel-mode SA
     for GRE between the gateways; full-size frames cross the bridge."""
     b = Bridge(prefix="swb", keying="ike")
-    workdir = tempfile.mkdtemp(prefix="swanb.")
-    daemons = ()
     try:
-        daemons = strongswan_tunnel(b, workdir)
-        assert "TUNNEL" in daemons[0].swanctl("--list-sas")
-        assert ping(b.ha, b.HB, 56, count=2) == 0.0  # learn the MACs
-        assert ping(b.ha, b.HB, 1472, count=2, df=True) == 100.0
-        for r in b.routers():
-            r.sh("iptables -t mangle -A POSTROUTING -o eth1 -p gre -j PREFRAG --mtu auto")
-        with capture(b.mid, "eth0", f"{tmp_path}/mid.pcap") as wire:
-            assert ping(b.ha, b.HB, 1472, count=3, df=True) == 0.0
-            assert ping(b.ha, b.HB, 3000, count=2) == 0.0
-        assert_no_esp_fragments(wire)
+        with strongswan_tunnel(b) as daemons:
+            assert "TUNNEL" in daemons[0].swanctl("--list-sas")
+            assert ping(b.ha, b.HB, 56, count=2) == 0.0  # learn the MACs
+            assert ping(b.ha, b.HB, 1472, count=2, df=True) == 100.0
+            for r in b.routers():
+                r.sh("iptables -t mangle -A POSTROUTING -o eth1 -p gre -j PREFRAG --mtu auto")
+            with capture(b.mid, "eth0", f"{tmp_path}/mid.pcap") as wire:
+                assert ping(b.ha, b.HB, 1472, count=3, df=True) == 0.0
+                assert ping(b.ha, b.HB, 3000, count=2) == 0.0
     finally:
-        for d in daemons:
-            d.stop()
         b.delete()
-        shutil.rmtree(workdir, ignore_errors=True)
-
+    assert_no_esp_fragments(wire)
 
 PMTUDISC_OMIT = 5  # IP_PMTUDISC_OMIT: what DNS servers use
 
@@ -225,33 +213,29 @@ def test_road_warrior_sends_from_its_virtual_ip(modules, tmp_path):
     is fragmented and lost, with PREFRAG in raw OUTPUT on the client they
     cross whole."""
     t = Tunnel(prefix="swr", keying="ike")
-    workdir = tempfile.mkdtemp(prefix="swanr.")
-    daemons = ()
     try:
-        daemons = (Charon(t.ra, workdir, "client", install_routes=True),
-                   Charon(t.rb, workdir, "gateway"))
-        client, gateway = daemons
-        gateway.load(ROAD_WARRIOR_GATEWAY_CONF, me=t.RB_OUT, local_ts="10.0.4.0/24",
-                     pool="10.0.5.0/24")
-        client.load(ROAD_WARRIOR_CONF, me=t.RA_OUT, peer=t.RB_OUT, remote_ts="10.0.4.0/24")
-        t.rb.sh(f"ip route add 10.0.5.0/24 via {t.MID_B}")
-        client.swanctl("--initiate", "--child", "rw")
-        vip = re.search(r"inet (10\.0\.5\.\d+)/", t.ra.sh("ip -4 addr")).group(1)
-        sizes = [1000, 1418, 1419, 1472, 3000]
+        with Charons() as daemons:
+            client = daemons.start(t.ra, "client", install_routes=True)
+            gateway = daemons.start(t.rb, "gateway")
+            gateway.load(ROAD_WARRIOR_GATEWAY_CONF, me=t.RB_OUT, local_ts="10.0.4.0/24",
+                         pool="10.0.5.0/24")
+            client.load(ROAD_WARRIOR_CONF, me=t.RA_OUT, peer=t.RB_OUT,
+                        remote_ts="10.0.4.0/24")
+            t.rb.sh(f"ip route add 10.0.5.0/24 via {t.MID_B}")
+            client.swanctl("--initiate", "--child", "rw")
+            vip = re.search(r"inet (10\.0\.5\.\d+)/", t.ra.sh("ip -4 addr")).group(1)
+            sizes = [1000, 1418, 1419, 1472, 3000]
 
-        def send():
-            got = udp_exchange(t.ra, t.hb, t.HB, sizes, pmtudisc=PMTUDISC_OMIT)
-            assert all(src == vip for ok, src in got.values() if ok), got
-            return [s for s in sizes if got[s][0]]
+            def send():
+                got = udp_exchange(t.ra, t.hb, t.HB, sizes, pmtudisc=PMTUDISC_OMIT)
+                assert all(src == vip for ok, src in got.values() if ok), got
+                return [s for s in sizes if got[s][0]]
 
-        assert send() == [1000, 1418]  # 1418 + 28 is the tunnel's MTU, 1446
-        t.ra.sh("iptables -t raw -A OUTPUT -m policy --dir out --pol ipsec "
-                "-j PREFRAG --mtu auto")
-        with capture(t.mid, "eth0", f"{tmp_path}/mid.pcap") as wire:
-            assert send() == sizes
-        assert_no_esp_fragments(wire)
+            assert send() == [1000, 1418]  # 1418 + 28 is the tunnel's MTU, 1446
+            t.ra.sh("iptables -t raw -A OUTPUT -m policy --dir out --pol ipsec "
+                    "-j PREFRAG --mtu auto")
+            with capture(t.mid, "eth0", f"{tmp_path}/mid.pcap") as wire:
+                assert send() == sizes
     finally:
-        for d in daemons:
-            d.stop()
         t.delete()
-        shutil.rmtree(workdir, ignore_errors=True)
+    assert_no_esp_fragments(wire)

@@ -5,8 +5,11 @@ of its own (charon writes /run/charon.pid) and configuration files written
 here: strongswan.conf (STRONGSWAN_CONF) and swanctl.conf, loaded with
 swanctl over a vici socket in the work directory.
 """
+import contextlib
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 
 from nettest import CommandError, scaled
@@ -238,10 +241,39 @@ def configure_gateways(gw, daemons, esp="aes128gcm16"):
     rb.configure(gw.RB_OUT, gw.RA_OUT, rb_ts, ra_ts, esp)
 
 
-def strongswan_tunnel(gw, workdir, esp="aes128gcm16"):
-    """Charons on both gateways of @gw, the tunnel negotiated and up.
-    Returns (ra's, rb's)."""
-    daemons = (Charon(gw.ra, workdir, "ra"), Charon(gw.rb, workdir, "rb"))
-    configure_gateways(gw, daemons, esp)
-    daemons[0].swanctl("--initiate", "--child", "net", "--timeout", str(int(scaled(60))))
-    return daemons
+class Charons(list):
+    """with Charons() as daemons: daemons.start(ns, name, ...) runs a charon
+    configured under one short work directory (vici socket paths are
+    limited); on exit every one is stopped and the directory removed."""
+
+    def __enter__(self):
+        self.workdir = tempfile.mkdtemp(prefix="swan.")
+        return self
+
+    def start(self, ns, name, **kw):
+        self.append(Charon(ns, self.workdir, name, **kw))
+        return self[-1]
+
+    def restart(self, i):
+        """Stop daemon @i and start it again, unconfigured."""
+        old = self[i]
+        old.stop()
+        self[i] = Charon(old.ns, self.workdir, old.name)
+        return self[i]
+
+    def __exit__(self, *exc):
+        for d in self:
+            d.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def strongswan_tunnel(gw, esp="aes128gcm16"):
+    """with strongswan_tunnel(gw) as daemons: charon on both gateways of
+    @gw, the tunnel negotiated and up; daemons is [ra's, rb's]."""
+    with Charons() as daemons:
+        daemons.start(gw.ra, "ra")
+        daemons.start(gw.rb, "rb")
+        configure_gateways(gw, daemons, esp)
+        daemons[0].swanctl("--initiate", "--child", "net", "--timeout", str(int(scaled(60))))
+        yield daemons
