@@ -14,7 +14,7 @@ from nettest import NFT_PREFRAG, capture, ping, scaled, tcp_transfer, udp_exchan
 from topology import Bridge, Tunnel
 
 ESP = 50
-# README, "strongSwan and libreswan": the static rules.
+# README, "Recipe: strongSwan (swanctl)": the static rules.
 IPTABLES_RULE = "-t mangle -A POSTROUTING -m policy --dir out --pol ipsec -j PREFRAG --mtu auto"
 NFT_RULES = """table inet vpn {
  chain postrouting {
