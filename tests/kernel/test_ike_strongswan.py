@@ -204,6 +204,8 @@ def test_gretap_bridge_over_an_ike_keyed_tunnel_mode_sa(modules, tmp_path):
     assert_no_esp_fragments(wire)
 
 PMTUDISC_OMIT = 5  # IP_PMTUDISC_OMIT: what DNS servers use
+# README, "Recipe: road warriors": on the client, for its own traffic.
+ROAD_WARRIOR_RULE = "iptables -t raw -A OUTPUT -m policy --dir out --pol ipsec -j PREFRAG --mtu auto"
 
 
 def test_road_warrior_sends_from_its_virtual_ip(modules, tmp_path):
@@ -232,8 +234,7 @@ def test_road_warrior_sends_from_its_virtual_ip(modules, tmp_path):
                 return [s for s in sizes if got[s][0]]
 
             assert send() == [1000, 1418]  # 1418 + 28 is the tunnel's MTU, 1446
-            t.ra.sh("iptables -t raw -A OUTPUT -m policy --dir out --pol ipsec "
-                    "-j PREFRAG --mtu auto")
+            t.ra.sh(ROAD_WARRIOR_RULE)
             with capture(t.mid, "eth0", f"{tmp_path}/mid.pcap") as wire:
                 assert send() == sizes
     finally:

@@ -1,0 +1,39 @@
+"""The README's IKE recipes are the configurations the kernel suite runs
+(tests/lib/ike.py, tests/kernel/test_ike_strongswan.py): a recipe edited
+without its test, or a test without its recipe, fails here."""
+import os
+import re
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+sys.path.insert(0, os.path.join(TOP, "tests", "kernel"))
+
+import ike  # noqa: E402
+import test_ike_strongswan  # noqa: E402
+
+
+def readme_blocks(heading):
+    """The indented code blocks of the README section under @heading."""
+    text = open(os.path.join(TOP, "README.md")).read()
+    section = text.split(f"\n{heading}\n", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"\n\n((?:    .*\n|\n)+)", section)
+
+
+def normalized(text):
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def test_strongswan_recipe_is_the_tested_configuration():
+    swanctl, iptables, nft = readme_blocks("### Recipe: strongSwan (swanctl)")[:3]
+    tested = ike.SWANCTL_CONF.format(
+        me="10.0.2.1", peer="10.0.3.1", local_ts="10.0.1.0/24", remote_ts="10.0.4.0/24",
+        esp="aes128gcm16", start_action="trap", psk="...")
+    assert normalized(swanctl) == normalized(tested)
+    assert normalized(iptables) == ["iptables " + test_ike_strongswan.IPTABLES_RULE]
+    assert normalized(nft) == normalized(test_ike_strongswan.NFT_RULES)
+
+
+def test_road_warrior_recipe_is_the_tested_rule():
+    rule = readme_blocks("### Recipe: road warriors (a client with a virtual IP)")[0]
+    assert normalized(rule) == [test_ike_strongswan.ROAD_WARRIOR_RULE]
