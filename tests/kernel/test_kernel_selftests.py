@@ -43,8 +43,9 @@ def run_selftests(tmp_path, with_ours):
         # bash: pmtu.sh became a bash script after 6.1.
         cmd = ["bash", "./ip_defrag.sh"] if name == "ip_defrag" else ["bash", "./pmtu.sh", name]
         # Under emulation a test may miss its own deadlines (ip_defrag.sh
-        # gives reassembly one second): a failure is tried twice more, the
-        # same way in both runs.
+        # waits one second for each datagram; prepare.sh gives its fragment
+        # queues five): a failure is tried twice more, the same way in both
+        # runs.
         for attempt in range(1, 4):
             started = time.monotonic()
             r = subprocess.run(cmd, cwd=SELFTESTS, env=env, capture_output=True, text=True,
