@@ -40,9 +40,7 @@ def swan(modules):
 def sw(swan, tmp_path):
     swan.tmp = tmp_path
     yield swan
-    swan.flush_rules()
-    for r in swan.routers():
-        r.run("nft flush ruleset", check=False)
+    swan.flush_rules()  # iptables and nft alike
 
 
 def rules(tun, ipt="iptables"):
