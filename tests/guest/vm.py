@@ -47,7 +47,8 @@ BOOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
 # Kernel log lines that mean the run must fail even if the tests passed.
 BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection fault|refcount_t:|"
                      r"unreferenced object|Kernel panic|list_(add|del) corruption|"
-                     r"kernel BUG|UBSAN:|KASAN:|[Ll]eak")
+                     r"kernel BUG|UBSAN:|KASAN:|[Ll]eak|"
+                     r"waiting for .* to become free")  # a device reference leaked
 # ...except these, which are expected and harmless.
 OK_LOG = re.compile(r"Command line:|Kernel command line:|module verification failed|"
                     r"loading out-of-tree module|taints kernel")
