@@ -43,7 +43,7 @@ NFT_SYNTAX := libxt/nft_syntax.h
 SBINDIR   := /usr/sbin
 MANDIR    := /usr/share/man/man8
 
-all: modules plugins nft
+all: modules plugins nft doctor
 
 setup:
 	sh scripts/install-deps.sh
@@ -55,6 +55,14 @@ $(BUILD)/nft/nft-prefrag: $(wildcard nft/*.c nft/*.h) $(MODULE_HINT) $(NFT_SYNTA
 		kernel/include/uapi/linux/netfilter/*.h debian/changelog
 	@mkdir -p $(dir $@)
 	$(CC) $(NFT_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(NFT_LIBS)
+
+# nf-prefrag doctor: the admin's view of modules, counters and rules (doctor/)
+doctor: $(BUILD)/doctor/nf-prefrag
+
+$(BUILD)/doctor/nf-prefrag: $(wildcard doctor/*.c doctor/*.h) debian/changelog
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DNF_PREFRAG_VERSION='"$(VERSION)"' $(LDFLAGS) \
+		-o $@ $(filter %.c,$^)
 
 modules:
 	@set -e; for v in $(KVERS); do \
@@ -78,12 +86,13 @@ $(BUILD)/libxt/%.so: libxt/%.c $(MODULE_HINT) $(NFT_SYNTAX) libxt/xt_module_chec
 # One man page for all our targets, as xtables-addons does.
 man: $(BUILD)/nf-prefrag.8
 
-$(BUILD)/nf-prefrag.8: $(wildcard libxt/*.man)
+$(BUILD)/nf-prefrag.8: $(wildcard libxt/*.man) doctor/nf-prefrag.man
 	@mkdir -p $(dir $@)
 	@{ printf '.TH NF-PREFRAG 8 "" "nf-prefrag %s" "nf-prefrag"\n.SH NAME\n' "$(VERSION)"; \
-	   printf 'nf-prefrag \\- iptables targets PREFRAG, CLEARDF and REJECT with the MTU\n'; \
+	   printf 'nf-prefrag \\- iptables targets PREFRAG, CLEARDF and REJECT with the MTU, and the nf-prefrag command\n'; \
+	   cat doctor/nf-prefrag.man; \
 	   printf '.SH TARGETS\n'; \
-	   for f in $^; do n=$${f##*/libxt_}; printf '.SS %s\n' "$${n%.man}"; cat $$f; done; \
+	   for f in $(wildcard libxt/*.man); do n=$${f##*/libxt_}; printf '.SS %s\n' "$${n%.man}"; cat $$f; done; \
 	   printf '.SH SEE ALSO\n.BR iptables (8),\n.BR ip6tables (8),\n.BR iptables-extensions (8),\n.BR nft-prefrag (8),\n.BR dkms (8)\n'; \
 	 } >$@
 
@@ -92,7 +101,7 @@ $(BUILD)/nf-prefrag.8: $(wildcard libxt/*.man)
 # exactly those; both refuse to touch a system where our packages are.
 install uninstall: INSTALL_ENV = DESTDIR="$(DESTDIR)" BUILD="$(BUILD)" \
 	XTLIBDIR="$(XTLIBDIR)" SBINDIR="$(SBINDIR)" MANDIR="$(MANDIR)"
-install: plugins man nft
+install: plugins man nft doctor
 	@$(INSTALL_ENV) sh scripts/install.sh install
 uninstall:
 	@$(INSTALL_ENV) sh scripts/install.sh uninstall
@@ -189,5 +198,5 @@ clean:
 		-o -name modules.order -o -name compat-probed.h -o -name '.*.d' \) -delete
 	rm -rf kernel/.tmp_versions
 
-.PHONY: all setup modules plugins nft man install uninstall dkms-src dkms-install \
+.PHONY: all setup modules plugins nft doctor man install uninstall dkms-src dkms-install \
 	dkms-uninstall deb lint demo check check-matrix check-debug test-tools fuzz bench checkpatch clean

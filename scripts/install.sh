@@ -1,7 +1,8 @@
 #!/bin/sh
 # install.sh install|uninstall: what "make install" and "make uninstall" do.
 #
-# Installs the plugins, nft-prefrag, the man pages and the modprobe.d file.
+# Installs the plugins, nft-prefrag, nf-prefrag (doctor), the man pages and
+# the modprobe.d file.
 # Our REJECT plugin replaces iptables' own; on Debian theirs is diverted
 # (dpkg-divert), so iptables upgrades leave ours in place.
 #
@@ -53,6 +54,7 @@ do_install() {
 	refuse_if_packaged install
 	[ -n "$DESTDIR" ] || mkdir -p "$(dirname "$MANIFEST")"
 	put 0755 "$BUILD/nft/nft-prefrag" "$SBINDIR/nft-prefrag"
+	put 0755 "$BUILD/doctor/nf-prefrag" "$SBINDIR/nf-prefrag"
 	put 0644 "$BUILD/libxt/libxt_PREFRAG.so" "$XTLIBDIR/libxt_PREFRAG.so"
 	put 0644 "$BUILD/libxt/libxt_CLEARDF.so" "$XTLIBDIR/libxt_CLEARDF.so"
 	for f in libipt_REJECT.so libip6t_REJECT.so; do

@@ -24,7 +24,8 @@ fi
 
 echo "== build"
 make -s all test-tools 2>&1 | grep -v 'Skipping BTF generation' || true
-[ -e build/libxt/libxt_PREFRAG.so ] && [ -x build/nft/nft-prefrag ] && [ -x build/tests/xt-bad-blob ] ||
+[ -e build/libxt/libxt_PREFRAG.so ] && [ -x build/nft/nft-prefrag ] && [ -x build/doctor/nf-prefrag ] &&
+	[ -x build/tests/xt-bad-blob ] ||
 	{ echo "build failed" >&2; exit 1; }
 for v in $(ls /lib/modules); do
 	[ -e "/lib/modules/$v/build" ] || continue
