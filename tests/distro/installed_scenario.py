@@ -11,6 +11,7 @@ autoloaded from DKMS's build.
 
 Prints one line per check and "N passed, M failed" at the end.
 """
+import json
 import os
 import subprocess
 import sys
@@ -36,7 +37,20 @@ def in_ns(ns, cmd, input=None):
     return ns.run(["sh", "-c", cmd], check=False, input=input)
 
 
+def doctor(*args):
+    """nf-prefrag doctor --json as installed: (exit status, report)."""
+    r = subprocess.run(["nf-prefrag", "doctor", "--json", *args], capture_output=True, text=True)
+    try:
+        return r.returncode, json.loads(r.stdout)
+    except ValueError:
+        return r.returncode, {"unparsed": r.stdout + r.stderr}
+
+
 def missing():
+    status, report = doctor()
+    ids = [f.get("id") for f in report.get("findings", [])]
+    check(f"nf-prefrag doctor: dkms-not-built for {RELEASE}, exit 1",
+          status == 1 and "dkms-not-built" in ids, report)
     n = Netns("missing")
     hint = f'dkms autoinstall -k {RELEASE}'
     for cmd, module in (
@@ -104,6 +118,20 @@ def works():
     version = subprocess.run(["modinfo", "-F", "version", "xt_PREFRAG"],
                              capture_output=True, text=True).stdout.strip()
     check("modinfo tells the version", version != "", version)
+    status, report = doctor("--netns", t.ra.name)
+    mods = {m["name"]: m for m in report.get("modules", [])}
+    check("nf-prefrag doctor: DKMS built for this kernel, loaded modules are DKMS's",
+          report.get("dkms", {}).get("built_for_kernel") and
+          mods["xt_PREFRAG"]["version"] == version and
+          "/updates/dkms/" in mods["xt_PREFRAG"]["installed_file"], report)
+    rules = [r["rule"] for ns in report.get("namespaces", []) for r in ns["rules"]]
+    check("nf-prefrag doctor lists every rule using our actions (iptables, ip6tables, nft)",
+          len(rules) == 4 and
+          any("prefrag mtu auto" in r for r in rules) and
+          any("--reject-mtu 1400" in r for r in rules) and
+          any("CLEARDF --min-len 1400" in r for r in rules) and
+          any("--mtu 1280" in r for r in rules), rules)
+    check("nf-prefrag doctor: no problem", status == 0, report.get("findings"))
     t.delete()
 
     r = subprocess.run(["dpkg", "-r", "xtables-nf-prefrag"], capture_output=True, text=True)

@@ -26,6 +26,20 @@ def test_nft_prefrag_help_and_version():
     assert r.returncode == 2 and "usage" in r.stderr
 
 
+def test_nf_prefrag_usage_errors_say_what_is_wrong():
+    doctor = os.path.join(TOP, "build", "doctor", "nf-prefrag")
+    r = subprocess.run([doctor, "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == f"nf-prefrag {VERSION}\n"
+    for args, message in ((["doctr"], 'unknown command "doctr"'),
+                          ([], "Usage: nf-prefrag doctor"),
+                          (["doctor", "--jsn"], "unrecognized option '--jsn'"),
+                          (["doctor", "extra"], 'unexpected argument "extra"'),
+                          (["doctor", "--netns", "no-such-ns"],
+                           'no network namespace "no-such-ns" (ip netns list shows them)')):
+        r = subprocess.run([doctor, *args], capture_output=True, text=True)
+        assert r.returncode == 2 and message in r.stderr and r.stdout == "", (args, r.stderr)
+
+
 @pytest.mark.parametrize("backend", ["iptables-legacy", "iptables-nft"])
 def test_stock_reject_rules_list_without_warnings(backend):
     """This kernel has REJECT revision 0 only (no xt_REJECT_MTU): listing
