@@ -16,7 +16,7 @@ $label: $result in $(( ($(date +%s) - started) / 60 )) min"
 }
 bpo=$(ls /lib/modules | grep '^6\.12\.' | sort -V | tail -1)
 run "Debian 12 + $(ls /lib/modules | grep '^6\.1\.' | sort -V | tail -1)" NF_PREFRAG_FIRST_CONTACT=1
-run "Debian 12 + $bpo" NF_PREFRAG_FIRST_CONTACT=0 NF_PREFRAG_KERNEL="$bpo"
+run "Debian 12 + $bpo" NF_PREFRAG_FIRST_CONTACT=0 NF_PREFRAG_LIBRESWAN=0 NF_PREFRAG_KERNEL="$bpo"
 run "Debian 13 + its own kernel" NF_PREFRAG_ROOT=trixie
 run "Debian 13 + newest backports kernel" NF_PREFRAG_ROOT=trixie NF_PREFRAG_KERNEL=newest
 echo "== matrix$summary"

@@ -7,12 +7,16 @@
 #  4. the kernel suite in a QEMU guest booting Debian's 6.1 kernel: real
 #     modules, real packets through namespaced IPsec gateways (fuzz packets
 #     built here first); then churn under load in a guest with two vCPUs
-#  5. first contact: a fresh debootstrap'ed Debian 12 where the README's
+#  5. libreswan: its tests in a Debian 12 root of its own (Debian's
+#     libreswan conflicts with strongSwan), on 6.1 and 6.12
+#     (tests/run-libreswan.sh)
+#  6. first contact: a fresh debootstrap'ed Debian 12 where the README's
 #     commands run as written, and our packages are installed, upgraded,
 #     removed, and booted in the guest on 6.1 and 6.12 (tests/distro/)
 # Set NF_PREFRAG_KERNEL=<release> to boot another installed kernel,
 # NF_PREFRAG_ROOT=trixie to run it all on Debian 13 (tests/run-in-root.sh);
-# NF_PREFRAG_FIRST_CONTACT=0 skips step 5 (it takes a quarter of an hour).
+# NF_PREFRAG_LIBRESWAN=0 skips step 5, NF_PREFRAG_FIRST_CONTACT=0 step 6 (it
+# takes a quarter of an hour).
 set -eu
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
@@ -58,6 +62,11 @@ $PY tests/guest/vm.py ${kver:+--kernel "$kver"} --timeout 1800 -- \
 echo "== churn under load (guest with two vCPUs)"
 $PY tests/guest/vm.py ${kver:+--kernel "$kver"} --cpus 2 --timeout 1800 -- \
 	$PY -m pytest -v --color=no --tb=short -p no:cacheprovider tests/kernel/test_churn.py
+
+if [ "${NF_PREFRAG_LIBRESWAN:-1}" != 0 ]; then
+	echo "== libreswan (its own Debian 12 root)"
+	sh tests/run-libreswan.sh
+fi
 
 if [ "${NF_PREFRAG_FIRST_CONTACT:-1}" != 0 ]; then
 	echo "== first contact (fresh Debian root)"

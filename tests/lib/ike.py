@@ -4,6 +4,10 @@ strongSwan: one charon per gateway, in the gateway's namespace, with a /run
 of its own (charon writes /run/charon.pid) and configuration files written
 here: strongswan.conf (STRONGSWAN_CONF) and swanctl.conf, loaded with
 swanctl over a vici socket in the work directory.
+
+libreswan: one pluto per gateway, the same way: its own /run, NSS database,
+ipsec.conf and ipsec.secrets in the work directory, controlled with
+`ipsec whack`/`ipsec addconn` over the control socket there (--rundir).
 """
 import contextlib
 import os
@@ -16,6 +20,7 @@ from nettest import CommandError, scaled
 from topology import Bridge
 
 CHARON = "/usr/lib/ipsec/charon"
+PLUTO = "/usr/libexec/ipsec/pluto"
 PSK = "nf-prefrag-test-psk-0123456789"
 
 STRONGSWAN_CONF = """\
@@ -276,4 +281,127 @@ def strongswan_tunnel(gw, esp="aes128gcm16"):
         daemons.start(gw.rb, "rb")
         configure_gateways(gw, daemons, esp)
         daemons[0].swanctl("--initiate", "--child", "net", "--timeout", str(int(scaled(60))))
+        yield daemons
+
+
+# libreswan's gateway-to-gateway tunnel: the swanctl.conf above, in ipsec.conf.
+LIBRESWAN_CONN = """\
+conn gw
+    ikev2=yes
+    authby=secret
+    left={me}
+    leftsubnet={local_ts}
+    right={peer}
+    rightsubnet={remote_ts}
+    ike=aes128-sha2_256;modp2048
+    esp={esp}
+    type=tunnel
+    auto={auto}
+{extra}"""
+LIBRESWAN_CONF = """\
+config setup
+    logfile={log}
+    logappend=yes
+
+""" + LIBRESWAN_CONN
+LIBRESWAN_SECRETS = """\
+{me} {peer} : PSK "{psk}"
+"""
+
+
+class Pluto:
+    """libreswan's pluto in @ns, configured in @workdir/@name."""
+
+    def __init__(self, ns, workdir, name):
+        self.ns, self.name = ns, name
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.conf = os.path.join(self.dir, "ipsec.conf")
+        self.secrets = os.path.join(self.dir, "ipsec.secrets")
+        self.log = os.path.join(self.dir, "pluto.log")
+        self.ctl = os.path.join(self.dir, "pluto.ctl")
+        for path, text in ((self.conf, f"config setup\n    logfile={self.log}\n"),
+                           (self.secrets, "")):
+            with open(path, "w") as f:
+                f.write(text)
+        if not os.path.exists(os.path.join(self.dir, "cert9.db")):
+            subprocess.run(["ipsec", "initnss", "--nssdir", self.dir], check=True,
+                           capture_output=True)
+        if os.path.exists(self.ctl):  # a restart: wait for the new one
+            os.unlink(self.ctl)
+        pluto = (f"{PLUTO} --nofork --config {self.conf} --secretsfile {self.secrets} "
+                 f"--nssdir {self.dir} --rundir {self.dir} --logfile {self.log}")
+        self.proc = ns.popen(["unshare", "-m", "sh", "-c",
+                              f"mount -t tmpfs run /run && exec {pluto}"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + scaled(30)
+        while not os.path.exists(self.ctl):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise CommandError(f"pluto in {ns.name} did not start:\n{self.log_text()}")
+            time.sleep(0.1)
+
+    def ipsec(self, *args, check=True):
+        """ipsec whack|addconn ... against this pluto."""
+        r = self.ns.run(["ipsec", args[0], "--ctlsocket", self.ctl, *args[1:]], check=False,
+                        timeout=scaled(60))
+        if check and r.returncode != 0:
+            raise CommandError(f"[{self.name}] ipsec {' '.join(args)} -> {r.returncode}\n"
+                               f"{r.stdout}{r.stderr}\n{self.log_text()[-3000:]}")
+        return r.stdout
+
+    def configure(self, me, peer, local_ts, remote_ts, esp="aes_gcm128-null", auto="add",
+                  extra=""):
+        """Write ipsec.conf and ipsec.secrets for a gateway-to-gateway
+        tunnel and load them (auto=ondemand: a trap policy, as swanctl's
+        start_action = trap)."""
+        with open(self.conf, "w") as f:
+            f.write(LIBRESWAN_CONF.format(log=self.log, me=me, peer=peer, local_ts=local_ts,
+                                          remote_ts=remote_ts, esp=esp, auto=auto,
+                                          extra=extra))
+        with open(self.secrets, "w") as f:
+            f.write(LIBRESWAN_SECRETS.format(me=me, peer=peer, psk=PSK))
+        self.ipsec("whack", "--rereadsecrets")
+        self.ipsec("whack", "--delete", "--name", "gw", check=False)
+        self.ipsec("addconn", "--config", self.conf, "--autoall")
+
+    def log_text(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return "(no log)"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=scaled(10))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Plutos(Charons):
+    """with Plutos() as daemons: as Charons, for libreswan."""
+
+    def start(self, ns, name, **kw):
+        self.append(Pluto(ns, self.workdir, name))
+        return self[-1]
+
+    def restart(self, i):
+        old = self[i]
+        old.stop()
+        self[i] = Pluto(old.ns, self.workdir, old.name)
+        return self[i]
+
+
+@contextlib.contextmanager
+def libreswan_tunnel(gw, esp="aes_gcm128-null", extra=""):
+    """with libreswan_tunnel(gw) as daemons: pluto on both gateways of @gw
+    (ra's policy on demand, as strongswan_tunnel's trap), the tunnel up."""
+    ra_ts, rb_ts = traffic_selectors(gw)
+    with Plutos() as daemons:
+        ra, rb = daemons.start(gw.ra, "ra"), daemons.start(gw.rb, "rb")
+        rb.configure(gw.RB_OUT, gw.RA_OUT, rb_ts, ra_ts, esp, "add", extra)
+        ra.configure(gw.RA_OUT, gw.RB_OUT, ra_ts, rb_ts, esp, "ondemand", extra)
+        ra.ipsec("whack", "--name", "gw", "--initiate")
         yield daemons

@@ -1,5 +1,6 @@
 """The README's IKE recipes are the configurations the kernel suite runs
-(tests/lib/ike.py, tests/kernel/test_ike_strongswan.py): a recipe edited
+(tests/lib/ike.py, tests/kernel/test_ike_strongswan.py and
+test_ike_libreswan.py): a recipe edited
 without its test, or a test without its recipe, fails here."""
 import os
 import re
@@ -10,6 +11,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.join(TOP, "tests", "kernel"))
 
 import ike  # noqa: E402
+import test_ike_libreswan  # noqa: E402
 import test_ike_strongswan  # noqa: E402
 
 
@@ -37,3 +39,14 @@ def test_strongswan_recipe_is_the_tested_configuration():
 def test_road_warrior_recipe_is_the_tested_rule():
     rule = readme_blocks("### Recipe: road warriors (a client with a virtual IP)")[0]
     assert normalized(rule) == [test_ike_strongswan.ROAD_WARRIOR_RULE]
+
+
+def test_libreswan_recipe_is_the_tested_configuration():
+    conn, secrets, updown = readme_blocks("### Recipe: libreswan (ipsec.conf)")[:3]
+    tested = ike.LIBRESWAN_CONN.format(
+        me="10.0.2.1", peer="10.0.3.1", local_ts="10.0.1.0/24", remote_ts="10.0.4.0/24",
+        esp="aes_gcm128-null", auto="ondemand", extra=test_ike_libreswan.DPD)
+    assert normalized(conn) == normalized(tested)
+    assert normalized(secrets) == normalized(ike.LIBRESWAN_SECRETS.format(
+        me="10.0.2.1", peer="10.0.3.1", psk="..."))
+    assert normalized(updown) == normalized(test_ike_libreswan.UPDOWN)
