@@ -3,6 +3,7 @@ gateway operators run it: charon on each gateway, the rule matching what
 is about to be encrypted, through a path that drops IP fragments.  The
 README's strongSwan recipes are these rules."""
 import re
+import socket
 import threading
 import time
 
@@ -105,6 +106,63 @@ def test_broken_pmtud_df_tcp_is_byte_exact(sw):
     finally:
         sw.ha.sh("iptables -F INPUT")
     assert_no_esp_fragments(wire)
+
+
+# README, "Recipe: TCP without fragments": MSS clamping, on both gateways.
+CLAMP_MSS = ("iptables -t mangle -A FORWARD -o eth1 -p tcp --tcp-flags SYN,RST SYN "
+             "-j TCPMSS --clamp-mss-to-pmtu")
+TCP_SEGMENT = "iptables -t mangle -A PREROUTING -i eth0 -p tcp -j PREFRAG --mtu auto --tcp segment"
+
+
+def receive(conn, data, got, timeout):
+    """Read from @conn into @got until all of @data arrived or @timeout
+    passes; whether what arrived so far is @data's beginning."""
+    deadline = time.monotonic() + scaled(timeout)
+    while len(got) < len(data) and time.monotonic() < deadline:
+        conn.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            chunk = conn.recv(1 << 16)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        got.extend(chunk)
+    return bytes(got) == data[:len(got)]
+
+
+def test_mss_clamping_covers_new_connections_tcp_segment_every_packet(sw):
+    """A host whose path MTU discovery is broken (DF, ICMP dropped before
+    it).  MSS clamping rescues connections whose SYN it rewrote; one opened
+    before the clamping rule (or the tunnel) keeps its MSS and stalls, and
+    --tcp segment carries that very connection on."""
+    sw.ha.sh("iptables -A INPUT -p icmp --icmp-type fragmentation-needed -j DROP")
+    data = bytes(range(256)) * 2048  # 512 KiB
+    with sw.hb.entered():
+        srv = socket.create_server((sw.HB, 5031))
+    with sw.ha.entered():
+        old = socket.create_connection((sw.HB, 5031), timeout=scaled(10))
+    conn, _ = srv.accept()
+    try:
+        for r in sw.routers():
+            r.sh(CLAMP_MSS)
+        # New connections: clamped, they fit.
+        assert tcp_transfer(sw.ha, sw.hb, sw.HB, len(data), port=5032, timeout=60) == \
+            (len(data), True)
+        # The connection from before the rule: full-size segments, refused.
+        sender = threading.Thread(target=old.sendall, args=(data,))
+        old.settimeout(scaled(120))
+        sender.start()
+        got = bytearray()
+        assert receive(conn, data, got, 8) and len(got) < len(data)
+        stalled = len(got)
+        sw.ra.sh(TCP_SEGMENT)
+        assert receive(conn, data, got, 60) and len(got) == len(data), (stalled, len(got))
+        sender.join(scaled(10))
+        assert sw.ra.counters()["ipv4_tcp_segmented"] > 0
+    finally:
+        sw.ha.sh("iptables -F INPUT")
+        for s in (old, conn, srv):
+            s.close()
 
 
 def test_rekey_during_a_transfer(sw):

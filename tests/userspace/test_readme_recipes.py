@@ -50,3 +50,10 @@ def test_libreswan_recipe_is_the_tested_configuration():
     assert normalized(secrets) == normalized(ike.LIBRESWAN_SECRETS.format(
         me="10.0.2.1", peer="10.0.3.1", psk="..."))
     assert normalized(updown) == normalized(test_ike_libreswan.UPDOWN)
+
+
+def test_tcp_recipe_is_the_tested_clamping_rule():
+    blocks = readme_blocks("### Recipe: TCP without fragments (`--tcp segment`)")
+    assert normalized(blocks[1]) == [test_ike_strongswan.CLAMP_MSS]
+    segment = test_ike_strongswan.TCP_SEGMENT.replace("-i eth0", "-i lan0")
+    assert segment in normalized(blocks[0])
