@@ -57,9 +57,9 @@ static void judge_modules(struct doctor_report *r)
 	}
 	if (m->dkms_added && !m->dkms_built)
 		find(r, "dkms-not-built", "problem", NULL, NULL,
-		     "DKMS has no nf-prefrag build installed for the running kernel %s%s%s: install its headers (apt install linux-headers-%s), then run dkms autoinstall.",
-		     m->kernel, m->dkms_status[0] ? " (dkms status: " : "",
-		     m->dkms_status[0] ? m->dkms_status : "", m->kernel);
+		     "DKMS has no nf-prefrag build installed for the running kernel %s (dkms status: %s): install its headers (apt install linux-headers-%s), then run dkms autoinstall -k %s.",
+		     m->kernel, m->dkms_status[0] ? m->dkms_status : "nothing for this kernel",
+		     m->kernel, m->kernel);
 	if (!any_file && !any_loaded)
 		find(r, "modules-missing", "problem", NULL, NULL,
 		     "No nf-prefrag kernel modules for the running kernel %s: install nf-prefrag-dkms (and linux-headers-%s) so that DKMS builds them.",
