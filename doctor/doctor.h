@@ -36,14 +36,13 @@ struct counter {
 	unsigned long	value;
 };
 
-/* Where a rule came from: which program lists it. */
+/* A rule using one of our actions, and the program that lists it. */
 struct rule {
 	char	source[DOCTOR_NAME_LEN];	/* iptables-nft, ip6tables-legacy, nft, ... */
 	char	table[DOCTOR_NAME_LEN];		/* "mangle"; nft: "inet vpn" */
 	char	chain[DOCTOR_NAME_LEN];
 	char	hook[DOCTOR_NAME_LEN];		/* forward, output, ...; "" if none */
 	char	text[DOCTOR_TEXT_LEN];
-	bool	ours;		/* uses one of our actions (others are kept for checks) */
 };
 
 struct netns_report {

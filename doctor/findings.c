@@ -30,13 +30,13 @@ static void find(struct doctor_report *r, const char *id, const char *severity,
 
 static bool is_prefrag(const struct rule *rule)
 {
-	return rule->ours && (strstr(rule->text, "PREFRAG") || strstr(rule->text, "prefrag"));
+	return strstr(rule->text, "PREFRAG") || strstr(rule->text, "prefrag");
 }
 
 static bool clears_df(const struct rule *rule)
 {
-	return rule->ours && (strstr(rule->text, "CLEARDF") || strstr(rule->text, "cleardf") ||
-			      strstr(rule->text, "--df clear") || strstr(rule->text, "df clear"));
+	return strstr(rule->text, "CLEARDF") || strstr(rule->text, "cleardf") ||
+	       strstr(rule->text, "df clear");
 }
 
 static void judge_modules(struct doctor_report *r)
@@ -76,14 +76,10 @@ static void judge_rule(struct doctor_report *r, const struct netns_report *ns,
 	if (!strcmp(rule->hook, "forward") && clears_df(rule))
 		find(r, "forward-df-clear", "problem", ns, rule,
 		     "Clearing DF in a FORWARD chain comes too late: a forwarded DF packet too big for its route is refused by the kernel while routing, before FORWARD (\"fragmentation needed\" goes back to the sender). Put the rule in PREROUTING (mangle or raw; nft: a chain with hook prerouting).");
-	if (rule->ours && strstr(rule->text, "meta ipsec exists"))
+	/* Output and postrouting chains refuse it outright (EOPNOTSUPP). */
+	if (strstr(rule->text, "meta ipsec exists"))
 		find(r, "meta-ipsec-exists", "problem", ns, rule,
 		     "\"meta ipsec exists\" matches packets that were decrypted (they arrived through IPsec), not packets about to be encrypted. For traffic into a tunnel use \"rt ipsec exists\" or \"ipsec out ...\" in an output or postrouting chain.");
-	else if (!rule->ours && strstr(rule->text, "meta ipsec exists") &&
-		 (!strcmp(rule->hook, "output") || !strcmp(rule->hook, "postrouting")))
-		find(r, "meta-ipsec-exists", "problem", ns, rule,
-		     "\"meta ipsec exists\" in an %s chain: it asks whether the packet was decrypted, which an outgoing packet never was. For traffic into a tunnel use \"rt ipsec exists\" or \"ipsec out ...\".",
-		     rule->hook);
 	if (is_prefrag(rule) && strstr(rule->text, "--dir in"))
 		find(r, "policy-dir-in", "problem", ns, rule,
 		     "\"-m policy --dir in\" matches packets that arrived through IPsec, not packets about to be encrypted: use \"-m policy --dir out --pol ipsec\" in POSTROUTING or OUTPUT.");

@@ -182,7 +182,6 @@ static void json_netns(const struct netns_report *ns)
 		json_member("table", r->table, false);
 		json_member("chain", r->chain, false);
 		json_member("hook", r->hook, false);
-		printf("\"uses_nf_prefrag\":%s,", r->ours ? "true" : "false");
 		json_member("rule", r->text, true);
 		putchar('}');
 	}

@@ -2,8 +2,8 @@
 /*
  * Rules, as their users list them: iptables-save of both back ends and
  * families, and the nft ruleset (through nft-prefrag, which shows our
- * statements in nft syntax, or plain nft).  Kept: every rule that uses one
- * of our actions, and the rules findings.c judges even without one.
+ * statements in nft syntax, or plain nft): every rule that uses one of our
+ * actions.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -51,14 +51,8 @@ static bool nft_rule_is_ours(const char *rule)
 	       (strstr(rule, "reject with") && strstr(rule, " mtu "));
 }
 
-/* Rules findings.c looks at even when they use none of our actions. */
-static bool nft_rule_is_relevant(const char *rule)
-{
-	return strstr(rule, "meta ipsec exists") != NULL;
-}
-
-static struct rule *add_rule(struct netns_report *ns, const char *source, const char *table,
-			     const char *chain, const char *hook, const char *text, bool ours)
+static void add_rule(struct netns_report *ns, const char *source, const char *table,
+		     const char *chain, const char *hook, const char *text)
 {
 	struct rule *r;
 
@@ -69,8 +63,6 @@ static struct rule *add_rule(struct netns_report *ns, const char *source, const 
 	snprintf(r->chain, sizeof(r->chain), "%s", chain);
 	snprintf(r->hook, sizeof(r->hook), "%s", hook);
 	snprintf(r->text, sizeof(r->text), "%s", text);
-	r->ours = ours;
-	return r;
 }
 
 /* The hook of a built-in chain ("FORWARD": "forward"); "" for users' chains. */
@@ -118,7 +110,7 @@ static void iptables_inspect(struct netns_report *ns, const char *save, struct x
 		if (sscanf(line + 3, "%63s", chain) != 1)
 			continue;
 		builtin_hook(chain, hook, sizeof(hook));
-		add_rule(ns, source, table, chain, hook, line, true);
+		add_rule(ns, source, table, chain, hook, line);
 	}
 	text_free(&out);
 }
@@ -191,8 +183,8 @@ static void nft_inspect(struct netns_report *ns, const struct xt_tables *xt)
 		if (skip_table || !chain[0] || !line[0] || line[0] == '}' ||
 		    !strncmp(line, "policy ", 7))
 			continue;
-		if (nft_rule_is_ours(line) || nft_rule_is_relevant(line))
-			add_rule(ns, source, table, chain, hook, line, nft_rule_is_ours(line));
+		if (nft_rule_is_ours(line))
+			add_rule(ns, source, table, chain, hook, line);
 	}
 	text_free(&out);
 }

@@ -77,8 +77,7 @@ def test_healthy_gateway_shows_modules_counters_rules_and_a_note_for_the_peer(tu
     assert "ipv4_packets_fragmented" in text and "packets cut into fragments before IPsec" in text
     # The rule, where iptables-nft lists it (and not a second time from nft).
     assert ns["rules"] == [{"source": "iptables-nft", "table": "mangle", "chain": "POSTROUTING",
-                            "hook": "postrouting", "uses_nf_prefrag": True,
-                            "rule": POSTROUTING_IPSEC}]
+                            "hook": "postrouting", "rule": POSTROUTING_IPSEC}]
     assert ns["ipsec"]["outbound_policies"] == 1 and ns["ipsec"]["tunnel_mode_sas"] == 2
     assert "run nf-prefrag doctor there too" in found["check-the-peer"][0]["message"]
 
