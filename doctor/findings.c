@@ -50,10 +50,6 @@ static void judge_modules(struct doctor_report *r)
 
 		any_file |= mod->file[0] != '\0';
 		any_loaded |= mod->loaded;
-		if (mod->loaded && mod->file_version[0] && strcmp(mod->version, mod->file_version))
-			find(r, "module-outdated", "note", NULL, NULL,
-			     "%s %s is loaded, but %s is installed for %s: the installed one is used after the module is reloaded (remove the rules using it, then modprobe -r %s) or after a reboot.",
-			     mod->name, mod->version, mod->file_version, m->kernel, mod->name);
 	}
 	if (m->dkms_added && !m->dkms_built)
 		find(r, "dkms-not-built", "problem", NULL, NULL,
@@ -109,16 +105,6 @@ static void judge_ipsec(struct doctor_report *r, const struct netns_report *ns)
 		     ns->xfrm_out_policies, ns->xfrm_out_policies == 1 ? "y" : "ies");
 }
 
-static void judge_counters(struct doctor_report *r, const struct netns_report *ns)
-{
-	unsigned long errors = counter_value(ns, "errors");
-
-	if (errors)
-		find(r, "errors", "note", ns, NULL,
-		     "%lu packets were dropped for lack of memory or for being malformed (counter errors).",
-		     errors);
-}
-
 void findings_judge(struct doctor_report *r)
 {
 	size_t i, j;
@@ -130,6 +116,5 @@ void findings_judge(struct doctor_report *r)
 		for (j = 0; j < ns->n_rules; j++)
 			judge_rule(r, ns, &ns->rules[j]);
 		judge_ipsec(r, ns);
-		judge_counters(r, ns);
 	}
 }

@@ -2,6 +2,7 @@
 kernel module needed.  (The packages' install, upgrade and removal are
 tried in a fresh Debian root: tests/distro/.)"""
 import glob
+import json
 import os
 import subprocess
 
@@ -38,6 +39,19 @@ def test_nf_prefrag_usage_errors_say_what_is_wrong():
                            'no network namespace "no-such-ns" (ip netns list shows them)')):
         r = subprocess.run([doctor, *args], capture_output=True, text=True)
         assert r.returncode == 2 and message in r.stderr and r.stdout == "", (args, r.stderr)
+
+
+def test_nf_prefrag_doctor_on_a_kernel_without_our_modules():
+    """This machine's kernel has none of our modules (the suite loads them
+    in the guest only): doctor says so, as a problem, in both outputs."""
+    doctor = os.path.join(TOP, "build", "doctor", "nf-prefrag")
+    text = subprocess.run([doctor, "doctor"], capture_output=True, text=True)
+    js = subprocess.run([doctor, "doctor", "--json"], capture_output=True, text=True)
+    assert text.returncode == js.returncode == 1, text.stdout + text.stderr
+    ids = [f["id"] for f in json.loads(js.stdout)["findings"]]
+    assert "modules-missing" in ids, ids
+    assert f"PROBLEM [modules-missing]:\n  No nf-prefrag kernel modules for the running kernel " \
+           f"{os.uname().release}: install nf-prefrag-dkms" in text.stdout, text.stdout
 
 
 @pytest.mark.parametrize("backend", ["iptables-legacy", "iptables-nft"])
