@@ -118,7 +118,7 @@ def test_rekey_during_a_transfer(ls):
     before = esp_spis(ls.ra)
     result = {}
     size = 3 << 20
-    ls.ha.sh("tc qdisc add dev eth0 root netem rate 4mbit")
+    ls.ha.sh("tc qdisc add dev eth0 root tbf rate 4mbit burst 32kb latency 400ms")
     transfer = threading.Thread(target=lambda: result.update(
         got=tcp_transfer(ls.ha, ls.hb, ls.HB, size, port=5020, timeout=240)))
     try:

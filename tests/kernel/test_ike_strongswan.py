@@ -170,9 +170,9 @@ def test_rekey_during_a_transfer(sw):
     before = child_spis(sw.daemons[0])
     result = {}
     size = 3 << 20
-    # Paced (4 Mbit/s: about 6 s), so that the rekey falls mid-transfer
-    # (netem: the debug kernel of make check-debug has no other qdisc).
-    sw.ha.sh("tc qdisc add dev eth0 root netem rate 4mbit")
+    # Paced (4 Mbit/s: about 6 s), so that the rekey falls mid-transfer.
+    # (With netem's rate instead, one SA alone carried it on 6.12.)
+    sw.ha.sh("tc qdisc add dev eth0 root tbf rate 4mbit burst 32kb latency 400ms")
     transfer = threading.Thread(target=lambda: result.update(
         got=tcp_transfer(sw.ha, sw.hb, sw.HB, size, port=5020, timeout=240)))
     try:
