@@ -6,6 +6,7 @@ mirror is the one this machine's own apt sources name, so none is written
 here.  Downloaded .debs are kept in an apt archive per root, so a second run
 downloads nothing; every package is still installed afresh.
 """
+import fcntl
 import os
 import re
 import shutil
@@ -50,15 +51,19 @@ def host_mirror():
 
 def base_tarball(suite):
     path = os.path.join(CACHE, "debootstrap", f"{suite}-minbase.tgz")
-    if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        scratch = path + ".dir"
-        shutil.rmtree(scratch, ignore_errors=True)
-        subprocess.run(["debootstrap", "--variant=minbase",
-                        f"--make-tarball={path}.tmp", suite, scratch,
-                        host_mirror()], check=True, capture_output=True)
-        shutil.rmtree(scratch, ignore_errors=True)
-        os.replace(path + ".tmp", path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # Roots are set up side by side (CI: libreswan's beside first contact's):
+    # one makes the tarball, the other waits for it.
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(path):
+            scratch = path + ".dir"
+            shutil.rmtree(scratch, ignore_errors=True)
+            subprocess.run(["debootstrap", "--variant=minbase",
+                            f"--make-tarball={path}.tmp", suite, scratch,
+                            host_mirror()], check=True, capture_output=True)
+            shutil.rmtree(scratch, ignore_errors=True)
+            os.replace(path + ".tmp", path)
     return path
 
 
