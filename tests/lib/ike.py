@@ -163,7 +163,27 @@ secrets {{
 """
 
 
-class Charon:
+class Daemon:
+    """What charon and pluto share: a process in a namespace (self.proc)
+    that logs to self.log."""
+
+    def log_text(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return "(no log)"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=scaled(10))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Charon(Daemon):
     """strongSwan's charon in @ns, configured in @workdir/@name."""
 
     def __init__(self, ns, workdir, name, install_routes=False):
@@ -211,21 +231,6 @@ class Charon:
         with open(path, "w") as f:
             f.write(template.format(psk=PSK, **fields))
         self.swanctl("--load-all", "--clear", "--file", path)
-
-    def log_text(self):
-        try:
-            with open(self.log) as f:
-                return f.read()
-        except OSError:
-            return "(no log)"
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=scaled(10))
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def traffic_selectors(gw):
@@ -309,7 +314,7 @@ LIBRESWAN_SECRETS = """\
 """
 
 
-class Pluto:
+class Pluto(Daemon):
     """libreswan's pluto in @ns, configured in @workdir/@name."""
 
     def __init__(self, ns, workdir, name):
@@ -363,21 +368,6 @@ class Pluto:
         self.ipsec("whack", "--rereadsecrets")
         self.ipsec("whack", "--delete", "--name", "gw", check=False)
         self.ipsec("addconn", "--config", self.conf, "--autoall")
-
-    def log_text(self):
-        try:
-            with open(self.log) as f:
-                return f.read()
-        except OSError:
-            return "(no log)"
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=scaled(10))
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 class Plutos(Charons):
