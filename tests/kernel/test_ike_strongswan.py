@@ -11,20 +11,12 @@ import pytest
 
 from ike import (ROAD_WARRIOR_CONF, ROAD_WARRIOR_GATEWAY_CONF, Charons, configure_gateways,
                  strongswan_tunnel)
+from ike_scenarios import (NFT_RULES, add_policy_rules, assert_no_esp_fragments,
+                           assert_sizes_cross, broken_pmtud_df_tcp_is_byte_exact,
+                           full_size_packets_cross_only_with_prefrag,
+                           nft_rule_with_rt_ipsec_exists, rekey_during_a_transfer)
 from nettest import NFT_PREFRAG, capture, ping, scaled, tcp_transfer, udp_exchange
 from topology import Bridge, Tunnel
-
-ESP = 50
-# README, "Recipe: strongSwan (swanctl)": the static rules.
-IPTABLES_RULE = "-t mangle -A POSTROUTING -m policy --dir out --pol ipsec -j PREFRAG --mtu auto"
-NFT_RULES = """table inet vpn {
- chain postrouting {
-  type filter hook postrouting priority mangle; policy accept;
-  rt ipsec exists counter prefrag mtu auto
- }
-}
-"""
-SIZES = [1300, 1400, 1420, 1438, 1446, 1447, 1472, 2000, 4000, 8000]
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +36,6 @@ def sw(swan, tmp_path):
     swan.flush_rules()  # iptables and nft alike
 
 
-def rules(tun, ipt="iptables"):
-    """Each gateway needs the rule: ra for a->b, rb for the replies."""
-    for r in tun.routers():
-        r.sh(f"{ipt} {IPTABLES_RULE}")
-
-
 def child_spis(daemon):
     """The SPIs of the CHILD_SAs charon has installed ("in  c1a2b3c4, ..."
     and "out c5d6e7f8, ..." lines of swanctl --list-sas)."""
@@ -58,30 +44,12 @@ def child_spis(daemon):
                   if line.split()[:1] in (["in"], ["out"]))
 
 
-def assert_no_esp_fragments(wire):
-    assert any(p.proto == ESP for p in wire)
-    assert not any(p.is_fragment for p in wire), "an ESP packet was fragmented"
-    assert all(p.total_len <= 1500 for p in wire if p.proto == ESP)
-
-
 def test_full_size_packets_cross_only_with_prefrag(sw):
-    assert ping(sw.ha, sw.HB, 1472, count=2) == 100.0
-    rules(sw)
-    with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap") as wire:
-        assert ping(sw.ha, sw.HB, 1472, count=3) == 0.0
-        got = udp_exchange(sw.ha, sw.hb, sw.HB, SIZES)
-    assert {s: ok for s, (ok, _) in got.items()} == {s: True for s in SIZES}
-    assert_no_esp_fragments(wire)
+    full_size_packets_cross_only_with_prefrag(sw)
 
 
 def test_nft_rule_with_rt_ipsec_exists(sw):
-    for r in sw.routers():
-        r.run([NFT_PREFRAG, "-f", "-"], input=NFT_RULES)
-    with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap") as wire:
-        got = udp_exchange(sw.ha, sw.hb, sw.HB, SIZES)
-    assert all(ok for ok, _ in got.values()), got
-    assert_no_esp_fragments(wire)
-    assert "prefrag mtu auto" in sw.ra.sh("nft list chain inet vpn postrouting")
+    nft_rule_with_rt_ipsec_exists(sw)
 
 
 def test_meta_ipsec_exists_is_refused_in_postrouting(sw):
@@ -94,18 +62,7 @@ def test_meta_ipsec_exists_is_refused_in_postrouting(sw):
 
 
 def test_broken_pmtud_df_tcp_is_byte_exact(sw):
-    """A sender that never learns the MTU (ICMP dropped before it) with DF on
-    every segment: CLEARDF on the way in, PREFRAG on the way out."""
-    sw.ha.sh("iptables -A INPUT -p icmp --icmp-type fragmentation-needed -j DROP")
-    try:
-        for r in sw.routers():
-            r.sh("iptables -t mangle -A PREROUTING -i eth0 -j CLEARDF --min-len 1400")
-        rules(sw)
-        with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap", "esp or ip[6:2] & 0x3fff != 0") as wire:
-            assert tcp_transfer(sw.ha, sw.hb, sw.HB, 1 << 20, timeout=120) == (1 << 20, True)
-    finally:
-        sw.ha.sh("iptables -F INPUT")
-    assert_no_esp_fragments(wire)
+    broken_pmtud_df_tcp_is_byte_exact(sw)
 
 
 # README, "Recipe: TCP without fragments": MSS clamping, on both gateways.
@@ -166,30 +123,7 @@ def test_mss_clamping_covers_new_connections_tcp_segment_every_packet(sw):
 
 
 def test_rekey_during_a_transfer(sw):
-    rules(sw)
-    before = child_spis(sw.daemons[0])
-    result = {}
-    size = 3 << 20
-    # Paced (4 Mbit/s: about 6 s), so that the rekey falls mid-transfer.
-    # (With netem's rate instead, one SA alone carried it on 6.12.)
-    sw.ha.sh("tc qdisc add dev eth0 root tbf rate 4mbit burst 32kb latency 400ms")
-    transfer = threading.Thread(target=lambda: result.update(
-        got=tcp_transfer(sw.ha, sw.hb, sw.HB, size, port=5020, timeout=240)))
-    try:
-        with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap",
-                     "esp or ip[6:2] & 0x3fff != 0") as wire:
-            transfer.start()
-            time.sleep(1.5)
-            sw.daemons[0].swanctl("--rekey", "--child", "net")
-            transfer.join()
-    finally:
-        sw.ha.sh("tc qdisc del dev eth0 root")
-    assert result["got"] == (size, True)
-    after = child_spis(sw.daemons[0])
-    assert after and after != before, (before, after)
-    assert_no_esp_fragments(wire)
-    outbound = {p.esp()[0] for p in wire if p.proto == ESP and p.src == sw.RA_OUT}
-    assert len(outbound) == 2, f"the old SA and the new one carried it: {outbound}"
+    rekey_during_a_transfer(sw, lambda: sw.daemons[0].swanctl("--rekey", "--child", "net"))
 
 
 def first_fragment_len(tun, tag):
@@ -204,7 +138,7 @@ def first_fragment_len(tun, tag):
 def test_esp_transform_change_the_mtu_follows(sw):
     """The same tunnel renegotiated with AES-CBC and HMAC-SHA-256 instead of
     AES-GCM: ESP's overhead grows, and --mtu auto cuts smaller at once."""
-    rules(sw)
+    add_policy_rules(sw)
     gcm = first_fragment_len(sw, "gcm")
     ra, rb = sw.daemons
     try:
@@ -226,7 +160,7 @@ def test_restart_of_one_side(sw):
     """rb's charon is stopped and started again (an upgrade, a reboot): its
     SAs go, ra's trap policy brings the tunnel back on the next packet, and
     the static rules carry on as they were."""
-    rules(sw)
+    add_policy_rules(sw)
     ra = sw.daemons[0]
     before = child_spis(ra)
     sw.daemons.restart(1)
@@ -235,11 +169,7 @@ def test_restart_of_one_side(sw):
     while ping(sw.ha, sw.HB, 56, count=1) != 0.0:
         assert time.monotonic() < deadline, ra.log_text()[-3000:]
     assert child_spis(ra) and not set(child_spis(ra)) & set(before)
-    with capture(sw.mid, "eth0", f"{sw.tmp}/mid.pcap") as wire:
-        assert ping(sw.ha, sw.HB, 1472, count=3) == 0.0
-        got = udp_exchange(sw.ha, sw.hb, sw.HB, SIZES)
-    assert all(ok for ok, _ in got.values()), got
-    assert_no_esp_fragments(wire)
+    assert_sizes_cross(sw)
 
 
 def test_gretap_bridge_over_an_ike_keyed_tunnel_mode_sa(modules, tmp_path):
@@ -259,6 +189,7 @@ def test_gretap_bridge_over_an_ike_keyed_tunnel_mode_sa(modules, tmp_path):
     finally:
         b.delete()
     assert_no_esp_fragments(wire)
+
 
 PMTUDISC_OMIT = 5  # IP_PMTUDISC_OMIT: what DNS servers use
 # README, "Recipe: road warriors": on the client, for its own traffic.

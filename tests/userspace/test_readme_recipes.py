@@ -1,6 +1,6 @@
 """The README's IKE recipes are the configurations the kernel suite runs
-(tests/lib/ike.py, tests/kernel/test_ike_strongswan.py and
-test_ike_libreswan.py): a recipe edited
+(tests/lib/ike.py and ike_scenarios.py, tests/kernel/test_ike_strongswan.py
+and test_ike_libreswan.py): a recipe edited
 without its test, or a test without its recipe, fails here."""
 import os
 import re
@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.join(TOP, "tests", "kernel"))
 
 import ike  # noqa: E402
+import ike_scenarios  # noqa: E402
 import test_ike_libreswan  # noqa: E402
 import test_ike_strongswan  # noqa: E402
 
@@ -32,8 +33,8 @@ def test_strongswan_recipe_is_the_tested_configuration():
         me="10.0.2.1", peer="10.0.3.1", local_ts="10.0.1.0/24", remote_ts="10.0.4.0/24",
         esp="aes128gcm16", start_action="trap", psk="...")
     assert normalized(swanctl) == normalized(tested)
-    assert normalized(iptables) == ["iptables " + test_ike_strongswan.IPTABLES_RULE]
-    assert normalized(nft) == normalized(test_ike_strongswan.NFT_RULES)
+    assert normalized(iptables) == ["iptables " + ike_scenarios.IPTABLES_RULE]
+    assert normalized(nft) == normalized(ike_scenarios.NFT_RULES)
 
 
 def test_road_warrior_recipe_is_the_tested_rule():
