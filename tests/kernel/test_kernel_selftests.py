@@ -25,13 +25,12 @@ pytestmark = pytest.mark.runs_last(1)  # it unloads our modules
 
 SELFTESTS = os.path.join(TOP, "build", "selftests", "net")
 SHIM = os.path.join(TOP, "tests", "selftests")
+WITH_OURS_ONLY = os.environ.get("NF_PREFRAG_SELFTESTS") == "with-ours-only"
 
 # What bears on us, and fits in a few minutes of emulation: PMTU exceptions
 # from routers, over vti with ESP (plain and in UDP), MTUs of vti devices,
 # route changes.  (IP-in-IP, DSCP and the exception list add minutes and
 # no hook of ours that these do not pass.)
-WITH_OURS_ONLY = os.environ.get("NF_PREFRAG_SELFTESTS") == "with-ours-only"
-
 PMTU_TESTS = [
     "pmtu_ipv4_exception", "pmtu_ipv6_exception",
     "pmtu_vti4_exception", "pmtu_vti6_exception",
