@@ -144,13 +144,13 @@ def test_esp_transform_change_the_mtu_follows(sw):
     try:
         configure_gateways(sw, sw.daemons, esp="aes128-sha256")
         ra.swanctl("--terminate", "--ike", "gw")
-        ra.swanctl("--initiate", "--child", "net")
+        ra.initiate("net")
         assert "AES_CBC" in ra.swanctl("--list-sas")
         cbc = first_fragment_len(sw, "cbc")
     finally:
         configure_gateways(sw, sw.daemons)
         ra.swanctl("--terminate", "--ike", "gw")
-        ra.swanctl("--initiate", "--child", "net")
+        ra.initiate("net")
     # Tunnel MTUs 1446 (GCM: 8-byte IV, 16-byte ICV) and 1438 (CBC: 16-byte
     # IV and blocks, 16-byte ICV); a first fragment carries a multiple of 8.
     assert gcm == (True, 1444) and cbc == (True, 1436), (gcm, cbc)
