@@ -51,7 +51,7 @@ chain1=$!
 {
 	status=0
 	guest --timeout 10800 -- $pytest $files2 >"$logs/suite2.log" 2>&1 || status=1
-	guest --cpus 2 --timeout 5400 -- $pytest tests/kernel/test_churn.py \
+	guest --cpus 2 --timeout 10800 -- $pytest tests/kernel/test_churn.py \
 		>"$logs/churn.log" 2>&1 || status=1
 	exit $status
 } &
