@@ -32,13 +32,13 @@ export NF_PREFRAG_SELFTESTS=with-ours-only
 # measured): the IKE, harness, nft and TCP files, then churn on two vCPUs;
 # and every other file (a new one lands here).  runs_last files keep their
 # order within their guest.
-chain2="test_ike_strongswan test_ike_libreswan test_iptables_harness test_nft_shapes
-	test_prefrag_tcp_segment test_reject"
+chain2_files=" test_ike_strongswan test_ike_libreswan test_iptables_harness test_nft_shapes"
+chain2_files="$chain2_files test_prefrag_tcp_segment test_reject "
 files1="" files2=""
 for f in tests/kernel/test_*.py; do
 	name=$(basename "$f" .py)
 	[ "$name" != test_churn ] || continue
-	case " $(echo $chain2) " in
+	case "$chain2_files" in
 	*" $name "*) files2="$files2 $f" ;;
 	*) files1="$files1 $f" ;;
 	esac
@@ -46,7 +46,7 @@ done
 pytest="$PY -m pytest -v --color=no --tb=short -p no:cacheprovider --durations=0"
 echo "== kernel tests and churn (two chains of debug guests; logs in $logs)"
 guest --timeout 10800 -- $pytest $files1 >"$logs/suite1.log" 2>&1 &
-chain1=$!
+chain1_pid=$!
 # Churn runs whatever suite 2 gave: one run shows every failure.
 {
 	status=0
@@ -55,10 +55,10 @@ chain1=$!
 		>"$logs/churn.log" 2>&1 || status=1
 	exit $status
 } &
-chain2=$!
+chain2_pid=$!
 failed=0
-wait "$chain1" || failed=1
-wait "$chain2" || failed=1
+wait "$chain1_pid" || failed=1
+wait "$chain2_pid" || failed=1
 for log in suite1 suite2 churn; do
 	echo "-- $log:"
 	grep -a -E '^(FAILED|ERROR)|passed|failed|^vm:' "$logs/$log.log" 2>/dev/null || true
