@@ -36,6 +36,16 @@ export PYTHONDONTWRITEBYTECODE=1
 kmemleak=/sys/kernel/debug/kmemleak
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 [ -e $kmemleak ] && echo clear >$kmemleak
+# A task stuck in the kernel (hung_task names it, without its stack at the
+# console's log level), or a run about to time out: the console gets every
+# task's stack, once, while the guest still runs.
+(while sleep 10; do
+	dmesg | grep -q "blocked for more than" && break
+	[ "$(cut -d. -f1 /proc/uptime)" -gt $((NF_PREFRAG_GUEST_TIMEOUT - 60)) ] && break
+ done
+ dmesg -n 7
+ echo t >/proc/sysrq-trigger
+ dmesg -n 4) &
 sh "$R/cmd.sh" </dev/null >/dev/console 2>&1
 echo $? >"$R/status"
 # Leaks are only found by a scan (twice: an object must look lost in two

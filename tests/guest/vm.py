@@ -48,7 +48,8 @@ BOOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
 BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection fault|refcount_t:|"
                      r"unreferenced object|Kernel panic|list_(add|del) corruption|"
                      r"kernel BUG|UBSAN:|KASAN:|[Ll]eak|"
-                     r"waiting for .* to become free")  # a device reference leaked
+                     r"waiting for .* to become free|"  # a device reference leaked
+                     r"blocked for more than")  # a task stuck in the kernel (hung_task)
 # ...except these, which are expected and harmless.
 OK_LOG = re.compile(r"Command line:|Kernel command line:|module verification failed|"
                     r"loading out-of-tree module|taints kernel")
@@ -242,6 +243,7 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
     with open(os.path.join(results, "env"), "w") as f:
         f.write(f"NF_PREFRAG_MODTREE={shlex_quote(modtree)}\n")
         f.write(f"NF_PREFRAG_TOP={shlex_quote(top)}\n")
+        f.write(f"NF_PREFRAG_GUEST_TIMEOUT={timeout}\n")
         for k in ("CI", "NF_PREFRAG_VERBOSE", "NF_PREFRAG_FUZZ_FILE", "NF_PREFRAG_TIME_SCALE",
                   "NF_PREFRAG_SELFTESTS", "PYTEST_ADDOPTS", "TERM"):
             if k in os.environ:
