@@ -223,7 +223,7 @@ def our_modules(kver, top):
 
 
 def run(kver, command, timeout, mem, cpus, quiet_console=False,
-        installed=False, cwd=None, top=TOP):
+        installed=False, cwd=None, top=TOP, extra_append=""):
     """installed: the root's own modules (as its packages put them), not
     ours from build/; cwd and top are paths inside the guest's root."""
     cache = os.path.join(TOP, "build", "guest",
@@ -251,7 +251,7 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
     console = os.path.join(results, "console.log")
     append = ("console=ttyS0 loglevel=4 panic=-1 oops=panic "
               "panic_on_warn=1 sysrq_always_enabled net.ifnames=0 "
-              "nf_prefrag.results=results")
+              "nf_prefrag.results=results " + extra_append).rstrip()
     qemu = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
             "-smp", str(cpus), "-m", str(mem), "-nodefaults", "-nographic",
             "-no-reboot", "-kernel", vmlinux, "-initrd", initrd,
@@ -340,6 +340,8 @@ def main():
                          "(scripts/debug-kernel.sh), not from the root")
     ap.add_argument("--installed", action="store_true",
                     help="use the modules installed in the root (DKMS), not build/")
+    ap.add_argument("--append", default="",
+                    help="more kernel command line parameters")
     ap.add_argument("--cwd", default=None, help="working directory in the guest")
     ap.add_argument("--top", default=TOP,
                     help="where nf-prefrag's tree is, inside the guest's root")
@@ -354,7 +356,7 @@ def main():
     if not os.path.isdir(in_kernel_tree(f"/lib/modules/{kver}")):
         sys.exit(f"vm: kernel {kver} not installed (have: {' '.join(kernel_versions())})")
     sys.exit(run(kver, cmd, a.timeout, a.mem, a.cpus, a.quiet,
-                 installed=a.installed, cwd=a.cwd, top=a.top))
+                 installed=a.installed, cwd=a.cwd, top=a.top, extra_append=a.append))
 
 
 if __name__ == "__main__":
