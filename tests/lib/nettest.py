@@ -44,6 +44,18 @@ def _setns(fd):
         raise OSError(e, os.strerror(e))
 
 
+def log_task_stacks():
+    """Every task's stack and every CPU's backtrace into the kernel log
+    (the guest saves it as dmesg beside its console log): whether a command
+    that timed out was stuck in the kernel or only starved of CPU."""
+    try:
+        for what in "tl":
+            with open("/proc/sysrq-trigger", "w") as f:
+                f.write(what)
+    except OSError:
+        pass
+
+
 class CommandError(AssertionError):
     pass
 
@@ -82,8 +94,12 @@ class Netns:
         """Run cmd here; returns CompletedProcess with text output."""
         if isinstance(cmd, str):
             cmd = ["sh", "-c", cmd]
-        p = subprocess.run(cmd, preexec_fn=self._preexec, capture_output=True,
-                           text=True, timeout=scaled(timeout), input=input)
+        try:
+            p = subprocess.run(cmd, preexec_fn=self._preexec, capture_output=True,
+                               text=True, timeout=scaled(timeout), input=input)
+        except subprocess.TimeoutExpired:
+            log_task_stacks()
+            raise
         if check and p.returncode != 0:
             raise CommandError(f"[{self.name}] {' '.join(cmd)} -> {p.returncode}\n"
                                f"{p.stdout}{p.stderr}")
