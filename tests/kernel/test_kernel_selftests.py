@@ -47,10 +47,7 @@ DEBUG_PMTU_TESTS = [
     "pmtu_vti4_exception", "pmtu_vti6_exception",
     "pmtu_vti4_udp_exception", "pmtu_vti6_udp_exception",
 ]
-
-
-def pmtu_tests():
-    return DEBUG_PMTU_TESTS if WITH_OURS_ONLY else PMTU_TESTS
+SELECTED_PMTU_TESTS = DEBUG_PMTU_TESTS if WITH_OURS_ONLY else PMTU_TESTS
 
 
 def run_selftests(tmp_path, with_ours):
@@ -59,7 +56,7 @@ def run_selftests(tmp_path, with_ours):
     if with_ours:
         env["PATH"] = SHIM + ":" + env["PATH"]
     results, log = {}, ""
-    for name in pmtu_tests() + ["ip_defrag"]:
+    for name in SELECTED_PMTU_TESTS + ["ip_defrag"]:
         # bash: pmtu.sh became a bash script after 6.1.
         cmd = ["bash", "./ip_defrag.sh"] if name == "ip_defrag" else ["bash", "./pmtu.sh", name]
         # Under emulation a test may miss its own deadlines (ip_defrag.sh
@@ -97,7 +94,7 @@ def test_selftests_cannot_tell_our_modules_are_there(modules, tmp_path):
     print("with our modules and rules:\n" + ours_log)
     shim_log = (tmp_path / "shim.log").read_text()
     assert "rules failed" not in shim_log, shim_log
-    assert shim_log.count("rules loaded") >= 2 * len(pmtu_tests()), shim_log
+    assert shim_log.count("rules loaded") >= 2 * len(SELECTED_PMTU_TESTS), shim_log
     assert loaded_ours() == ["xt_REJECT_MTU", "xt_CLEARDF", "xt_PREFRAG", "nf_prefrag"]
     if WITH_OURS_ONLY:
         return
