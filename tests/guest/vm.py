@@ -245,12 +245,18 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
         f.write(f"NF_PREFRAG_TOP={shlex_quote(top)}\n")
         f.write(f"NF_PREFRAG_GUEST_TIMEOUT={timeout}\n")
         for k in ("CI", "NF_PREFRAG_VERBOSE", "NF_PREFRAG_FUZZ_FILE", "NF_PREFRAG_TIME_SCALE",
-                  "NF_PREFRAG_SELFTESTS", "NF_PREFRAG_CHURN_CYCLES", "PYTEST_ADDOPTS", "TERM"):
+                  "NF_PREFRAG_SELFTESTS", "NF_PREFRAG_CHURN_CYCLES", "NF_PREFRAG_CHURN_RATE",
+                  "PYTEST_ADDOPTS", "TERM"):
             if k in os.environ:
                 f.write(f"{k}={shlex_quote(os.environ[k])}\n")
     console = os.path.join(results, "console.log")
+    # A soft lockup panics at once, with every CPU's backtrace, and the
+    # panic replays the whole kernel log: the console (loglevel 4) would
+    # otherwise show the report's first line only, and a locked-up guest
+    # never gets to save its log.
     append = ("console=ttyS0 loglevel=4 panic=-1 oops=panic "
-              "panic_on_warn=1 sysrq_always_enabled net.ifnames=0 "
+              "panic_on_warn=1 softlockup_panic=1 softlockup_all_cpu_backtrace=1 "
+              "panic_print=0x20 sysrq_always_enabled net.ifnames=0 "
               "nf_prefrag.results=results " + extra_append).rstrip()
     qemu = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
             "-smp", str(cpus), "-m", str(mem), "-nodefaults", "-nographic",

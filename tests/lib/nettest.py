@@ -405,10 +405,15 @@ def udp_interleaved(src_ns, dst_ns, dst, senders, rounds, size, port=5003,
     return len(intact), total - len(intact)
 
 
-def tcp_transfer(src_ns, dst_ns, dst, nbytes, port=5002, timeout=60):
+# <asm-generic/socket.h>; Python's socket module does not name it.
+SO_MAX_PACING_RATE = 47
+
+
+def tcp_transfer(src_ns, dst_ns, dst, nbytes, port=5002, timeout=60, rate=0):
     """Send nbytes over one TCP connection from src_ns to dst.  Returns
     (bytes received, whether they were exactly the bytes sent); gives up
-    after `timeout` seconds (a stalled connection)."""
+    after `timeout` seconds (a stalled connection).  rate: the sender's
+    pacing, in bytes per second (TCP paces itself once it is set)."""
     data = bytes(range(256)) * (nbytes // 256 + 1)
     data = data[:nbytes]
     timeout = scaled(timeout)
@@ -446,6 +451,8 @@ def tcp_transfer(src_ns, dst_ns, dst, nbytes, port=5002, timeout=60):
         with src_ns.entered():
             cli = socket.create_connection((dst, port), timeout=timeout)
         with cli:
+            if rate:
+                cli.setsockopt(socket.SOL_SOCKET, SO_MAX_PACING_RATE, rate)
             cli.settimeout(max(0.1, deadline - time.monotonic()))
             try:
                 cli.sendall(data)
