@@ -33,9 +33,10 @@ def readme_block(heading):
 
 
 def kernels(root):
+    """The root's kernels with headers (the archive's, newer than this
+    machine's at times)."""
     mods = os.path.join(root.path, "lib/modules")
-    return sorted(v for v in os.listdir(mods)
-                  if os.path.exists(os.path.join(mods, v, "build")))
+    return sorted(v for v in os.listdir(mods) if root.exists(f"/lib/modules/{v}/build"))
 
 
 def version_of(root, where=WORK):
