@@ -135,19 +135,6 @@ class DebianRoot:
         unmount_root(self.path)
         self.mounts = []
 
-    def exists(self, path):
-        """Whether @path exists in the root, its symbolic links followed in
-        the root: a kernel's /lib/modules/<release>/build names the root's
-        own /usr/src, and this machine may have other kernels' headers."""
-        here = os.path.join(self.path, path.lstrip("/"))
-        for _ in range(40):  # as the kernel's limit on nested links
-            if not os.path.islink(here):
-                return os.path.exists(here)
-            target = os.readlink(here)
-            here = (os.path.join(self.path, target.lstrip("/")) if os.path.isabs(target)
-                    else os.path.join(os.path.dirname(here), target))
-        return False
-
     def run(self, script, check=True, timeout=3600, env=None):
         """Run @script with sh -c in the root, as root; returns the result
         with stdout and stderr merged into .stdout."""

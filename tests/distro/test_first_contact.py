@@ -33,10 +33,11 @@ def readme_block(heading):
 
 
 def kernels(root):
-    """The root's kernels with headers (the archive's, newer than this
-    machine's at times)."""
-    mods = os.path.join(root.path, "lib/modules")
-    return sorted(v for v in os.listdir(mods) if root.exists(f"/lib/modules/{v}/build"))
+    """The root's kernels with headers, looked up inside the root: their
+    build links name the root's /usr/src, whose kernels (the archive's)
+    this machine may not have."""
+    found = root.run('for d in /lib/modules/*/; do [ -e "$d/build" ] && basename "$d"; done; true')
+    return sorted(found.stdout.split())
 
 
 def version_of(root, where=WORK):
