@@ -77,7 +77,12 @@ wait "$chain1_pid" || failed=1
 wait "$chain2_pid" || failed=1
 for log in suite1 suite2 churn; do
 	echo "-- $log:"
-	grep -a -E '^(FAILED|ERROR)|passed|failed|^vm:' "$logs/$log.log" 2>/dev/null || true
+	# pytest's verdicts and vm.py's, not any line that says "failed": the
+	# debug guests' boot logs two "ACPI Error: ... _PRT ... failed" lines
+	# (QEMU's PCI interrupt routing method, interpreted under KASAN, runs
+	# past ACPI's 30 s loop limit; virtio uses MSI-X and does not need it).
+	grep -a -E '^(FAILED|ERROR)|^=+ .*(passed|failed|error|no tests ran)|^vm:' \
+		"$logs/$log.log" 2>/dev/null || true
 done
 [ "$failed" = 0 ] || { echo "check-debug: failed; see $logs/*.log" >&2; exit 1; }
 echo "check-debug: passed in $(( ($(date +%s) - started) / 60 )) min"
