@@ -167,6 +167,16 @@ $(BUILD)/tests/xt-bad-blob: tests/tools/xt-bad-blob.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< \
 		$(shell pkg-config --cflags --libs libip4tc libip6tc)
 
+# The harness canary (tests/canary/): a module that commits one kernel fault
+# on request, for every kernel with headers (or KVERS=<release> KDIR=<its
+# build tree>); not shipped.
+canary:
+	@set -e; for v in $(KVERS); do \
+		d=$(BUILD)/canary/$$v; mkdir -p $$d; \
+		cp -sf $(TOP)/tests/canary/Kbuild $(TOP)/tests/canary/*.c $$d/; \
+		$(MAKE) -s -C $(or $(KDIR),/lib/modules/$$v/build) M=$$d W=$(W) modules; \
+	done
+
 # The benchmark's NFQUEUE peer (userspace pre-fragmenter); not shipped.
 $(BUILD)/bench/nfq-prefrag: tests/bench/nfq-prefrag.c
 	@mkdir -p $(dir $@)
@@ -199,4 +209,4 @@ clean:
 	rm -rf kernel/.tmp_versions
 
 .PHONY: all setup modules plugins nft doctor man install uninstall dkms-src dkms-install \
-	dkms-uninstall deb lint demo check check-matrix check-debug test-tools fuzz bench checkpatch clean
+	dkms-uninstall deb lint demo check check-matrix check-debug test-tools canary fuzz bench checkpatch clean

@@ -1,30 +1,34 @@
 #!/bin/sh
 # Builds the kernel modules as DKMS does on a user's machine, for every
 # kernel with headers here, from a copy of what the package ships (dkms.conf
-# and kernel/, as scripts/dkms-src.sh stages them).  Nothing stays installed.
+# and kernel/, as scripts/dkms-src.sh stages them), and counts what it built
+# against dkms.conf.  DKMS works in trees of its own here (--dkmstree,
+# --sourcetree), so that an nf-prefrag the machine has registered already
+# is neither skipped nor touched; nothing stays installed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 ver=$(sh "$top/scripts/version.sh")
-if dkms status nf-prefrag 2>/dev/null | grep -q .; then
-	echo "dkms-check: nf-prefrag is registered with DKMS here already; not touching it"
-	exit 0
-fi
-src=$(mktemp -d)
-cleanup() {
-	dkms remove "nf-prefrag/$ver" --all >/dev/null 2>&1 || true
-	rm -rf "$src" "/usr/src/nf-prefrag-$ver"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sh "$top/scripts/dkms-src.sh" "$work/src/nf-prefrag-$ver" "$ver"
+mkdir -p "$work/dkms"
+dkms_here() {
+	dkms "$@" --sourcetree "$work/src" --dkmstree "$work/dkms"
 }
-trap cleanup EXIT
-sh "$top/scripts/dkms-src.sh" "$src" "$ver"
-dkms add "$src" >/dev/null
+want=$(grep -c '^BUILT_MODULE_NAME\[' "$top/dkms.conf")
+dkms_here add -m nf-prefrag -v "$ver" >/dev/null
+built=0
 for k in /lib/modules/*/build; do
 	[ -e "$k" ] || continue
 	kver=$(basename "$(dirname "$k")")
-	if ! dkms build "nf-prefrag/$ver" -k "$kver" >/dev/null 2>&1; then
+	if ! dkms_here build -m nf-prefrag -v "$ver" -k "$kver" >/dev/null 2>&1; then
 		echo "dkms-check: build for $kver failed:" >&2
-		cat "/var/lib/dkms/nf-prefrag/$ver/build/make.log" >&2 || true
+		cat "$work/dkms/nf-prefrag/$ver/build/make.log" >&2 || true
 		exit 1
 	fi
-	n=$(ls /var/lib/dkms/nf-prefrag/"$ver"/"$kver"/*/module/ 2>/dev/null | wc -l)
-	echo "dkms-check: $kver: $n modules"
+	n=$(ls "$work/dkms/nf-prefrag/$ver/$kver"/*/module/ 2>/dev/null | wc -l)
+	echo "dkms-check: $kver: $n of $want modules"
+	[ "$n" = "$want" ] || { echo "dkms-check: $kver: expected $want modules" >&2; exit 1; }
+	built=$((built + 1))
 done
+[ "$built" -gt 0 ] || { echo "dkms-check: no kernel with headers to build for" >&2; exit 1; }

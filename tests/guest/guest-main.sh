@@ -5,6 +5,12 @@ R=/run/nf-prefrag-results
 set -a; . "$R/env"; set +a
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+# The whole kernel log, every level, recorded as it goes (vm.py judges it):
+# the console shows warnings and below only when they panic, and a guest
+# that hangs or panics never gets to save its log at the end.  util-linux's
+# dmesg --follow carries on past records the ring buffer overwrote.
+dmesg --follow --raw >"$R/kernel.log" 2>&1 &
+kernel_log_pid=$!
 # No tmpfs on /tmp: the overlay root is writable already, and the work tree
 # may live under the host's /tmp (CI clones).
 mkdir -p /dev/pts /dev/shm /run/netns
@@ -49,14 +55,16 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 sh "$R/cmd.sh" </dev/null >/dev/console 2>&1
 echo $? >"$R/status"
 # Leaks are only found by a scan (twice: an object must look lost in two
-# scans in a row); its report goes to the kernel log, which vm.py reads.
+# scans in a row); vm.py fails the run on any report in this file.
 if [ -e $kmemleak ]; then
 	echo scan >$kmemleak
 	sleep 5
 	echo scan >$kmemleak
-	cat $kmemleak >/dev/console
+	cat $kmemleak >"$R/kmemleak"
 fi
-dmesg >"$R/dmesg"
+# Let the recorder catch up, then stop it.
+sleep 1
+kill "$kernel_log_pid"
 sync
 # busybox's: a minimal root (debootstrap --variant=minbase) has no poweroff.
 /bin/busybox poweroff -f

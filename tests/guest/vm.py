@@ -7,8 +7,10 @@ freshly built modules are offered through a scratch module tree whose
 modules.dep is computed on the host (depmod in the guest takes minutes under
 TCG), so modprobe and the kernel's autoloader find them as DKMS would.
 
-A hang, a non-zero exit, or any oops/warning/leak line in the guest's kernel
-log fails the run, and the console log is shown.
+A hang (even after the command finished), a non-zero exit, or any report in
+the guest's kernel log (oops, warning, lockdep, RCU, stall, hung task, leak:
+at every log level, tests/guest/guest-main.sh records them all) fails the
+run; the console is shown and the logs are kept.
 """
 import argparse
 import gzip
@@ -44,15 +46,58 @@ def in_kernel_tree(path):
 # resolved from the kernel's own modules.dep (the list differs per kernel).
 BOOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
 
-# Kernel log lines that mean the run must fail even if the tests passed.
+# Kernel log lines that mean the run must fail even if the tests passed, at
+# any log level: lockdep and the RCU checker report at warning level, below
+# what the console shows, and not through WARN().
 BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection fault|refcount_t:|"
                      r"unreferenced object|Kernel panic|list_(add|del) corruption|"
                      r"kernel BUG|UBSAN:|KASAN:|[Ll]eak|"
+                     r"possible (circular|recursive) locking|inconsistent lock state|"
+                     r"suspicious RCU usage|lock held when returning|"
+                     r"rcu: INFO:|rcu_.* detected stalls|self-detected stall|"
+                     r"INFO: task .* blocked|soft lockup|hard LOCKUP|"
+                     r"ODEBUG:|DEBUG_LOCKS_WARN_ON|"
                      r"waiting for .* to become free|"  # a device reference leaked
                      r"blocked for more than")  # a task stuck in the kernel (hung_task)
 # ...except these, which are expected and harmless.
 OK_LOG = re.compile(r"Command line:|Kernel command line:|module verification failed|"
-                    r"loading out-of-tree module|taints kernel")
+                    r"loading out-of-tree module|taints kernel|"
+                    r"kmemleak: Kernel memory leak detector")
+# A kernel line on the console: its timestamp, wherever the line starts (a
+# report may land after a test's name that pytest -v printed unfinished).
+CONSOLE_KERNEL_LINE = re.compile(r"\[\s*\d+\.\d+\]")
+
+
+def bad_line(text):
+    return BAD_LOG.search(text) and not OK_LOG.search(text)
+
+
+def kernel_reports(console_text, results):
+    """The report lines of a run: from the kernel log the guest recorded as
+    it went (tests/guest/guest-main.sh: every record, every level), from
+    the console (what a panic replays, which the recorder may not have got
+    to), and kmemleak's report."""
+    bad = []
+    path = os.path.join(results, "kernel.log")
+    if os.path.exists(path):
+        with open(path, errors="replace") as f:
+            for line in f:
+                # dmesg --raw: "<priority>[time] text"; the kernel's own
+                # records have facility 0, what processes write has more.
+                m = re.match(r"<(\d+)>", line)
+                if m and int(m.group(1)) >> 3 != 0:
+                    continue
+                if bad_line(line):
+                    bad.append(line.rstrip())
+    for line in console_text.splitlines():
+        m = CONSOLE_KERNEL_LINE.search(line)
+        if m and bad_line(line[m.start():]) and line[m.start():] not in bad:
+            bad.append(line[m.start():])
+    path = os.path.join(results, "kmemleak")
+    if os.path.exists(path):
+        leaks = open(path, errors="replace").read().splitlines()
+        bad += ["kmemleak: " + l for l in leaks if l.strip()][:20]
+    return bad
 
 
 def log(msg):
@@ -254,7 +299,7 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
     # panic replays the whole kernel log: the console (loglevel 4) would
     # otherwise show the report's first line only, and a locked-up guest
     # never gets to save its log.
-    append = ("console=ttyS0 loglevel=4 panic=-1 oops=panic "
+    append = ("console=ttyS0 loglevel=4 log_buf_len=16M panic=-1 oops=panic "
               "panic_on_warn=1 softlockup_panic=1 softlockup_all_cpu_backtrace=1 "
               "panic_print=0x20 sysrq_always_enabled net.ifnames=0 "
               "nf_prefrag.results=results " + extra_append).rstrip()
@@ -302,9 +347,7 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
     if os.path.exists(status_file):
         status = int(open(status_file).read().strip() or 1)
     text = open(console, "rb").read().decode("utf-8", "replace")
-    bad = [l for l in text.splitlines() if BAD_LOG.search(l) and not OK_LOG.search(l)]
-    # Lines our own test output echoes (e.g. pytest names) are not kernel lines:
-    bad = [l for l in bad if re.match(r"^\s*\[\s*\d+\.\d+\]", l)]
+    bad = kernel_reports(text, results)
     failed = timed_out or status != 0 or bad
     if timed_out:
         log(f"guest did not finish within {timeout} s (hang?)")
@@ -312,16 +355,16 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
         log("guest died before writing its exit status (panic?)")
     if bad:
         log("kernel log shows trouble:")
-        for l in bad[:20]:
+        for l in bad[:40]:
             log("  " + l)
     if failed and quiet_console:
         sys.stdout.write(text)
-    log(f"{kver}: exit {status}, {elapsed:.0f} s wall; console log {console}")
+    log(f"{kver}: exit {status}, {elapsed:.0f} s wall; console log {console}, "
+        f"kernel log {os.path.join(results, 'kernel.log')}")
     if not failed:
         shutil.rmtree(results, ignore_errors=True)
-    if status is None or bad:
-        return 1
-    return status
+        return 0
+    return status or 1
 
 
 def shlex_quote(s):

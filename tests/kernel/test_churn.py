@@ -2,8 +2,13 @@
 for it): while TCP flows of both families cross the tunnel from both CPUs,
 rules come and go 100 times (CYCLES), the modules are unloaded and loaded again,
 namespaces holding rules are deleted, the SAs are rekeyed and the tunnel's
-MTU changes.  The flows must arrive byte-exact, the counters must add up,
-and the modules must unload at the end."""
+MTU changes.  The flows must arrive byte-exact, the counters must show the
+rules acting and add up, and the modules must unload at the end.
+
+Hooks are not turned on and off under traffic here (hold_every_hook): under
+TCG with two vCPUs that alone locks the guest up, an emulator defect, not
+the kernel's; the single-vCPU suite does it in every test that adds the
+first rule of a table while traffic runs."""
 import os
 import subprocess
 import threading
@@ -141,7 +146,14 @@ def test_churn_under_load(modules, tmp_path):
                 add_rules(r, tmp_path)
             if i % 25 == 24:  # what the rules did must add up
                 c = t.ra.counters()
-                assert c["ipv4_fragments_sent"] >= 2 * c["ipv4_packets_fragmented"]
+                # The rules acted under the flows (the counters start again
+                # at each reload of the modules, cycle 10 of each 20)...
+                acted = sum(c[f"{f}_{k}"] for f in ("ipv4", "ipv6")
+                            for k in ("tcp_segmented", "gso_segmented",
+                                      "packets_fragmented", "df_cleared"))
+                assert acted > 0, c
+                # ...and what they did is consistent.
+                assert c["ipv4_fragments_sent"] >= 2 * c["ipv4_packets_fragmented"], c
                 assert c["ipv4_errors"] == 0 and c["ipv6_errors"] == 0, c
             for r in t.routers():
                 flush(r)

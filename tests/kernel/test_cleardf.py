@@ -32,10 +32,19 @@ def test_broken_pmtud_host_gets_through_with_cleardf_and_prefrag(tun):
 
 def test_cleardf_random_id_renews_non_df_ids(tun):
     tun.ra.sh("iptables-legacy -t mangle -A PREROUTING -i eth0 -j CLEARDF --random-id")
-    with capture(tun.hb, "eth0", f"{tun.tmp}/hb.pcap") as far:
-        ping(tun.ha, tun.HB, 100, count=2, df=False)
-    assert tun.ra.counters()["ipv4_ids_renewed"] >= 2
-    assert all(p.header_ok for p in far)
+    before = tun.ra.counters()["ipv4_ids_renewed"]
+    with capture(tun.ha, "eth0", f"{tun.tmp}/ha.pcap", "icmp") as near, \
+            capture(tun.hb, "eth0", f"{tun.tmp}/hb.pcap", "icmp") as far:
+        assert ping(tun.ha, tun.HB, 100, count=4, df=False) == 0.0
+    sent = [p for p in near if p.src == tun.HA]
+    arrived = [p for p in far if p.src == tun.HA]
+    assert len(sent) == len(arrived) == 4
+    # Each request arrives with an ID it did not leave with, and a valid
+    # header checksum; the renewed IDs differ from each other.
+    assert all(a.id != s.id for s, a in zip(sent, arrived)), (sent, arrived)
+    assert len({p.id for p in arrived}) == 4
+    assert all(p.header_ok and not p.df for p in arrived)
+    assert tun.ra.counters()["ipv4_ids_renewed"] - before == 4
 
 
 def test_cleardf_leaves_fragments_alone(tun):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from nettest import TOP, tcp_transfer, udp_exchange
+from nettest import TOP, scaled, tcp_transfer, udp_exchange
 from topology import Tunnel
 
 FUZZ_FILE = os.environ.get("NF_PREFRAG_FUZZ_FILE") or os.path.join(TOP, "build", "fuzz", "check.bin")
@@ -61,7 +61,7 @@ def fz(modules):
     subprocess.run(["modprobe", "xt_REJECT_MTU"], check=True)
     t = Tunnel(prefix="fz", ipv6=True, drop_fragments=False)
     for ns in (t.ha, t.ra):
-        ns.sh("ip link set eth0 mtu 9000")
+        ns.sh("ip link set eth0 mtu 9000")  # gen_packets.py's MAX_LEN fits
     # Fuzzed fragments that never complete hold reassembly memory until
     # they time out (30 s by default); let them go sooner.
     for ns in (t.ha, t.ra, t.rb, t.hb):
@@ -74,21 +74,20 @@ def fz(modules):
 
 
 def replay(t, path):
-    """Send every packet from host A's eth0 to gateway A, as on the wire."""
+    """Send every packet from host A's eth0 to gateway A, as on the wire
+    (gen_packets.py keeps each within the link's MTU: any send error
+    fails).  Returns (sent, total)."""
     link = t.ra.sh("ip -o link show eth0").split()
     ra_mac = bytes.fromhex(link[link.index("link/ether") + 1].replace(":", ""))
     with t.ha.entered():
         s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM)
-    sent = 0
+    sent = total = 0
     with s:
         for fam, pkt in records(path):
+            total += 1
             proto = ETH_P_IP if fam == 4 else ETH_P_IPV6
-            try:
-                s.sendto(pkt, ("eth0", proto, 0, 0, ra_mac))
-                sent += 1
-            except OSError:
-                pass  # the device refused it (too long): not the kernel's path
-    return sent
+            sent += s.sendto(pkt, ("eth0", proto, 0, 0, ra_mac)) == len(pkt)
+    return sent, total
 
 
 def test_fuzzed_packets_then_traffic_byte_exact(fz, report):
@@ -103,11 +102,13 @@ def test_fuzzed_packets_then_traffic_byte_exact(fz, report):
 
     th = threading.Thread(target=bulk)
     th.start()
-    sent = replay(fz, FUZZ_FILE)
+    sent, total = replay(fz, FUZZ_FILE)
     th.join(310)
-    report(f"{sent} fuzz packets replayed (seed {seed}); counters {fz.ra.counters()}")
+    report(f"{sent} of {total} fuzz packets replayed, seed {seed}; "
+           f"counters {fz.ra.counters()}")
+    assert total > 0 and sent == total, f"seed {seed}: {sent} of {total} sent whole"
     assert during.get("v4") == (1 << 20, True), f"TCP during the fuzz (seed {seed})"
-    time.sleep(4)  # the fuzz's incomplete fragments expire
+    time.sleep(scaled(4))  # the fuzz's incomplete fragments expire
     # Afterwards: both families, TCP and every UDP size, byte-exact.
     assert tcp_transfer(fz.ha, fz.hb, fz.HB, 1 << 20) == (1 << 20, True), f"seed {seed}"
     assert tcp_transfer(fz.ha, fz.hb, fz.HB6, 1 << 20) == (1 << 20, True), f"seed {seed}"

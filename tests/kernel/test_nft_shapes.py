@@ -236,11 +236,13 @@ def test_concurrent_writer_never_sees_a_placeholder(tun):
     time.sleep(0.5)
     stop = threading.Event()
 
+    writes = []
+
     def writer():
-        n = 0
-        while not stop.is_set() and n < 200:
-            tun.ra.run(["nft", "add", "rule", "inet", "other", "c", "counter"], check=False)
-            n += 1
+        while not stop.is_set() and len(writes) < 200:
+            r = tun.ra.run(["nft", "add", "rule", "inet", "other", "c", "counter"],
+                           check=False)
+            writes.append((r.returncode, r.stderr))
 
     t = threading.Thread(target=writer)
     t.start()
@@ -260,6 +262,14 @@ def test_concurrent_writer_never_sees_a_placeholder(tun):
     assert out.count("prefrag mtu auto") == 10, out
     for i in range(10):
         assert listing(tun.ra).count(f"table inet t{i} ") == 1
+    # The other writer's rules all landed, and between our loads.
+    assert writes and all(rc == 0 for rc, _ in writes), writes
+    other = tun.ra.sh("nft list chain inet other c")
+    assert other.count("counter packets") == len(writes), other
+    lines = out.splitlines()
+    ours = [n for n, line in enumerate(lines) if "prefrag mtu auto" in line]
+    theirs = [n for n, line in enumerate(lines) if "inet other c counter" in line]
+    assert any(ours[0] < n < ours[-1] for n in theirs), out
 
 
 TRANSPARENT = {

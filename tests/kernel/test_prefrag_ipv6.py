@@ -33,6 +33,11 @@ def test_ipv6_prefrag_forwarded_traffic_gets_packet_too_big(net):
 
 
 def test_ipv6_prefrag_refuses_df_policy(net, kmsg):
+    """The plugin refuses --df for IPv6 with its reason, before the kernel
+    sees the rule (the kernel's own refusal: test_checkentry.py)."""
     r = net.r.run("ip6tables-legacy -t mangle -A POSTROUTING -j PREFRAG --df clear",
                   check=False)
-    assert r.returncode != 0
+    assert r.returncode == 2
+    assert "PREFRAG: --df is for IPv4 only: IPv6 packets have no DF bit" in r.stderr
+    assert "xt_PREFRAG" not in kmsg() and "--df" not in kmsg()
+    assert "PREFRAG" not in net.r.sh("ip6tables-legacy-save -t mangle")

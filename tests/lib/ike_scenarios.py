@@ -5,7 +5,7 @@ fragment with them."""
 import threading
 import time
 
-from nettest import NFT_PREFRAG, capture, ping, tcp_transfer, udp_exchange
+from nettest import NFT_PREFRAG, capture, ping, scaled, tcp_transfer, udp_exchange
 
 ESP = 50
 # README, the strongSwan and libreswan recipes: the static rules.
@@ -26,6 +26,12 @@ def add_policy_rules(tun):
     """Each gateway needs the rule: ra for a->b, rb for the replies."""
     for r in tun.routers():
         r.sh(f"iptables {IPTABLES_RULE}")
+
+
+def esp_bytes(ns):
+    """Bytes the ESP SAs in @ns's kernel carried, in and out."""
+    return sum(int(w.split("(")[0]) for w in ns.sh("ip -s xfrm state list").split()
+               if w.endswith("(bytes),"))
 
 
 def esp_spis(ns):
@@ -95,8 +101,14 @@ def rekey_during_a_transfer(tun, rekey):
     try:
         with capture(tun.mid, "eth0", f"{tun.tmp}/mid.pcap",
                      "esp or ip[6:2] & 0x3fff != 0") as wire:
+            started = esp_bytes(tun.ra)
             transfer.start()
-            time.sleep(1.5)
+            # Rekey once a sixth of the transfer has crossed: mid-transfer
+            # however fast this kernel is.
+            deadline = time.monotonic() + scaled(60)
+            while esp_bytes(tun.ra) - started < size // 6:
+                assert time.monotonic() < deadline, "the transfer did not start"
+                time.sleep(0.1)
             rekey()
             transfer.join()
     finally:

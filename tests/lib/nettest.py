@@ -221,7 +221,7 @@ def read_pcap(path, v6=False):
     linktype = struct.unpack(endian + "I", data[20:24])[0]
     pos = 24
     while pos + 16 <= len(data):
-        _s, _us, incl, _orig = struct.unpack(endian + "IIII", data[pos:pos + 16])
+        sec, usec, incl, _orig = struct.unpack(endian + "IIII", data[pos:pos + 16])
         frame = data[pos + 16:pos + 16 + incl]
         pos += 16 + incl
         if linktype == 1:  # Ethernet
@@ -234,6 +234,7 @@ def read_pcap(path, v6=False):
             frame = frame[16:]
         if frame and frame[0] >> 4 == version:
             out.append(cls(frame))
+            out[-1].time = sec + usec / 1e6  # the capturing kernel's clock
     return out
 
 
@@ -252,10 +253,19 @@ class Capture:
             raise RuntimeError(f"tcpdump did not start: {line}")
 
     def stop(self):
-        time.sleep(0.3)  # let the last packets be written
+        time.sleep(scaled(0.3))  # let the last packets be written
         self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=scaled(30))
+        _out, err = self.proc.communicate(timeout=scaled(30))
+        # A capture that lost packets cannot show that none were sent.
+        dropped = [int(line.split()[0]) for line in err.decode().splitlines()
+                   if line.endswith("packets dropped by kernel")]
+        if dropped != [0]:
+            raise CaptureError(f"tcpdump on {self.path}: {err.decode().strip()}")
         return read_pcap(self.path, self.v6)
+
+
+class CaptureError(AssertionError):
+    pass
 
 
 @contextlib.contextmanager
