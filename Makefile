@@ -30,7 +30,12 @@ CFLAGS    ?= -O2 -g
 WERROR    ?= -Werror
 WARN      := -Wall -Wextra $(WERROR)
 XT_CFLAGS  = $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-unused-parameter -fPIC \
-	     -I$(TOP)/kernel/include/uapi $(shell pkg-config --cflags xtables)
+	     -I$(TOP)/kernel/include/uapi $(shell pkg-config --cflags xtables) \
+	     -DXT_OPTION_ENTRY_HAS_BASE=$(XT_OPTION_ENTRY_HAS_BASE)
+# The layout of struct xt_option_entry in the xtables.h at hand (iptables
+# 1.8.11 added "base"): libxt/option_layout.c compares it with the library's.
+XT_OPTION_ENTRY_HAS_BASE = $(shell printf '\043include <xtables.h>\nunsigned int b = sizeof(((struct xt_option_entry *)0)->base);\n' | \
+	$(CC) $(shell pkg-config --cflags xtables) -x c -c -o /dev/null - 2>/dev/null && echo 1 || echo 0)
 XT_LIBS    = $(shell pkg-config --libs xtables)
 XTLIBDIR   = $(shell pkg-config --variable=xtlibdir xtables)
 NFT_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -I$(TOP)/kernel/include/uapi -I$(TOP)/libxt \
@@ -39,6 +44,7 @@ NFT_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -I$(TOP)/kernel/include/uapi -I$(TOP)
 NFT_LIBS   = $(shell pkg-config --libs libnftables libnftnl libmnl)
 XT_PLUGINS := $(patsubst libxt/%.c,$(BUILD)/libxt/%.so,$(wildcard libxt/libxt_*.c))
 MODULE_HINT := libxt/module_hint.c libxt/module_hint.h
+OPTION_LAYOUT := libxt/option_layout.c libxt/option_layout.h
 NFT_SYNTAX := libxt/nft_syntax.h
 SBINDIR   := /usr/sbin
 MANDIR    := /usr/share/man/man8
@@ -78,10 +84,11 @@ plugins: $(XT_PLUGINS)
 	@ln -sf libxt_REJECT.so $(BUILD)/libxt/libipt_REJECT.so
 	@ln -sf libxt_REJECT.so $(BUILD)/libxt/libip6t_REJECT.so
 
-$(BUILD)/libxt/%.so: libxt/%.c $(MODULE_HINT) $(NFT_SYNTAX) libxt/xt_module_check.h \
-		kernel/include/uapi/linux/netfilter/*.h
+$(BUILD)/libxt/%.so: libxt/%.c $(MODULE_HINT) $(OPTION_LAYOUT) $(NFT_SYNTAX) \
+		libxt/xt_module_check.h kernel/include/uapi/linux/netfilter/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(XT_CFLAGS) $(LDFLAGS) -shared -o $@ $< libxt/module_hint.c $(XT_LIBS)
+	$(CC) $(XT_CFLAGS) $(LDFLAGS) -shared -o $@ $< libxt/module_hint.c \
+		libxt/option_layout.c $(XT_LIBS)
 
 # One man page for all our targets, as xtables-addons does.
 man: $(BUILD)/nf-prefrag.8

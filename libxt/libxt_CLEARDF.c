@@ -9,6 +9,7 @@
 #include <xtables.h>
 #include <linux/netfilter/xt_CLEARDF.h>
 #include "nft_syntax.h"
+#include "option_layout.h"
 #include "xt_module_check.h"
 
 enum {
@@ -108,5 +109,6 @@ static struct xtables_target cleardf_tg_reg = {
 
 static void __attribute__((constructor)) cleardf_tg_ldr(void)
 {
+	xt_option_layout_guard(&cleardf_tg_reg, 1);
 	xtables_register_target(&cleardf_tg_reg);
 }

@@ -10,6 +10,7 @@
 #include <xtables.h>
 #include <linux/netfilter/xt_PREFRAG.h>
 #include "nft_syntax.h"
+#include "option_layout.h"
 #include "xt_module_check.h"
 
 enum {
@@ -222,5 +223,6 @@ static struct xtables_target prefrag_tg_reg = {
 
 static void __attribute__((constructor)) prefrag_tg_ldr(void)
 {
+	xt_option_layout_guard(&prefrag_tg_reg, 1);
 	xtables_register_target(&prefrag_tg_reg);
 }

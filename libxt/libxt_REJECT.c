@@ -16,6 +16,7 @@
 #include <linux/netfilter_ipv6/ip6t_REJECT.h>
 #include <linux/netfilter/xt_REJECT_MTU.h>
 #include <unistd.h>
+#include "option_layout.h"
 #include "module_hint.h"
 #include "nft_syntax.h"
 
@@ -403,6 +404,7 @@ static bool reject_kernel_has_revision1(void)
 
 static void __attribute__((constructor)) reject_tg_ldr(void)
 {
+	xt_option_layout_guard(reject_tg_reg, ARRAY_SIZE(reject_tg_reg));
 	if (reject_kernel_has_revision1())
 		xtables_register_targets(reject_tg_reg, ARRAY_SIZE(reject_tg_reg));
 	else
