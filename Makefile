@@ -34,8 +34,7 @@ XT_CFLAGS  = $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-unused-parameter -fPIC \
 	     -DXT_OPTION_ENTRY_HAS_BASE=$(XT_OPTION_ENTRY_HAS_BASE)
 # The layout of struct xt_option_entry in the xtables.h at hand (iptables
 # 1.8.11 added "base"): libxt/option_layout.c compares it with the library's.
-XT_OPTION_ENTRY_HAS_BASE = $(shell printf '\043include <xtables.h>\nunsigned int b = sizeof(((struct xt_option_entry *)0)->base);\n' | \
-	$(CC) $(shell pkg-config --cflags xtables) -x c -c -o /dev/null - 2>/dev/null && echo 1 || echo 0)
+XT_OPTION_ENTRY_HAS_BASE = $(shell sh $(TOP)/scripts/xt-option-layout.sh "$(CC)")
 XT_LIBS    = $(shell pkg-config --libs xtables)
 XTLIBDIR   = $(shell pkg-config --variable=xtlibdir xtables)
 NFT_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -I$(TOP)/kernel/include/uapi -I$(TOP)/libxt \

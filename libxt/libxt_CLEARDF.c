@@ -109,6 +109,6 @@ static struct xtables_target cleardf_tg_reg = {
 
 static void __attribute__((constructor)) cleardf_tg_ldr(void)
 {
-	xt_option_layout_guard(&cleardf_tg_reg, 1);
+	xt_option_layout_adapt(&cleardf_tg_reg, 1);
 	xtables_register_target(&cleardf_tg_reg);
 }

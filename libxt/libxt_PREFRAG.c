@@ -223,6 +223,6 @@ static struct xtables_target prefrag_tg_reg = {
 
 static void __attribute__((constructor)) prefrag_tg_ldr(void)
 {
-	xt_option_layout_guard(&prefrag_tg_reg, 1);
+	xt_option_layout_adapt(&prefrag_tg_reg, 1);
 	xtables_register_target(&prefrag_tg_reg);
 }

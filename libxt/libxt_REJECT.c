@@ -404,7 +404,7 @@ static bool reject_kernel_has_revision1(void)
 
 static void __attribute__((constructor)) reject_tg_ldr(void)
 {
-	xt_option_layout_guard(reject_tg_reg, ARRAY_SIZE(reject_tg_reg));
+	xt_option_layout_adapt(reject_tg_reg, ARRAY_SIZE(reject_tg_reg));
 	if (reject_kernel_has_revision1())
 		xtables_register_targets(reject_tg_reg, ARRAY_SIZE(reject_tg_reg));
 	else

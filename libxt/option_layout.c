@@ -1,87 +1,89 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * See option_layout.h.  XT_OPTION_ENTRY_HAS_BASE comes from the build (the
- * Makefile compiles a probe against the xtables.h at hand).
+ * See option_layout.h.  XT_OPTION_ENTRY_HAS_BASE comes from the build
+ * (scripts/xt-option-layout.sh probes the xtables.h at hand).
  */
 #include <dlfcn.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <xtables.h>
 #include "option_layout.h"
 
 #ifndef XT_OPTION_ENTRY_HAS_BASE
-#error "the Makefile's probe defines XT_OPTION_ENTRY_HAS_BASE (0 or 1)"
+#error "the build defines XT_OPTION_ENTRY_HAS_BASE (scripts/xt-option-layout.sh)"
 #endif
 
-#define BUILT_FOR (XT_OPTION_ENTRY_HAS_BASE ? "1.8.11 or later" : "1.8.10 or earlier")
-#define RUNNING (XT_OPTION_ENTRY_HAS_BASE ? "1.8.10 or earlier" : "1.8.11 or later")
+/* struct xt_option_entry of iptables up to 1.8.10... */
+struct option_entry_without_base {
+	const char *name;
+	enum xt_option_type type;
+	unsigned int id, excl, also, flags;
+	unsigned int ptroff;
+	size_t size;
+	unsigned int min, max;
+};
 
-static const char *guarded_target;
+/* ...and from 1.8.11 on. */
+struct option_entry_with_base {
+	const char *name;
+	enum xt_option_type type;
+	unsigned int id, excl, also, flags;
+	unsigned int ptroff;
+	size_t size;
+	unsigned int min, max, base;
+};
+
+#if XT_OPTION_ENTRY_HAS_BASE
+typedef struct option_entry_without_base other_entry;
+_Static_assert(sizeof(struct xt_option_entry) == sizeof(struct option_entry_with_base),
+	       "struct xt_option_entry is neither layout known here");
+#else
+typedef struct option_entry_with_base other_entry;
+_Static_assert(sizeof(struct xt_option_entry) ==
+	       sizeof(struct option_entry_without_base),
+	       "struct xt_option_entry is neither layout known here");
+#endif
 
 static bool library_has_base(void)
 {
 	return dlsym(RTLD_DEFAULT, "xtables_strtoul_base") != NULL;
 }
 
-static void refuse(void)
+/* @table in the other layout (base, where it has one, 0: any base). */
+static const struct xt_option_entry *
+other_layout(const struct xt_option_entry *table, const char *target)
 {
-	xtables_error(PARAMETER_PROBLEM,
-		      "%s: xtables-nf-prefrag's plugin was built for iptables %s and cannot read options with this iptables (%s): install xtables-nf-prefrag built for this release (make deb)",
-		      guarded_target, BUILT_FOR, RUNNING);
-}
-
-static int refuse_parse(int c, char **argv, int invert, unsigned int *flags,
-			const void *entry, struct xt_entry_target **target)
-{
-	refuse();
-	return 0;
-}
-
-static void refuse_final_check(unsigned int flags)
-{
-	refuse();
-}
-
-/*
- * The same option names as plain getopt options (whose layout is libc's),
- * so that using any of them reaches refuse() rather than "unknown option".
- */
-static struct option *getopt_options(const struct xt_option_entry *entry)
-{
-	struct option *opts;
+	other_entry *copy;
 	size_t n = 0, i;
 
-	while (entry[n].name)
+	while (table[n].name)
 		n++;
-	opts = calloc(n + 1, sizeof(*opts));
-	if (!opts)
-		return NULL;
+	copy = calloc(n + 1, sizeof(*copy));	/* ends with an empty entry */
+	if (!copy)
+		xtables_error(OTHER_PROBLEM, "%s: out of memory", target);
 	for (i = 0; i < n; i++) {
-		opts[i].name = entry[i].name;
-		opts[i].has_arg = entry[i].type == XTTYPE_NONE ?
-				  no_argument : required_argument;
-		opts[i].val = entry[i].id;
+		copy[i].name = table[i].name;
+		copy[i].type = table[i].type;
+		copy[i].id = table[i].id;
+		copy[i].excl = table[i].excl;
+		copy[i].also = table[i].also;
+		copy[i].flags = table[i].flags;
+		copy[i].ptroff = table[i].ptroff;
+		copy[i].size = table[i].size;
+		copy[i].min = table[i].min;
+		copy[i].max = table[i].max;
 	}
-	return opts;
+	return (const struct xt_option_entry *)copy;
 }
 
-void xt_option_layout_guard(struct xtables_target *targets, size_t n)
+void xt_option_layout_adapt(struct xtables_target *targets, size_t n)
 {
 	size_t i;
 
 	if (library_has_base() == XT_OPTION_ENTRY_HAS_BASE)
 		return;
-	for (i = 0; i < n; i++) {
-		struct xtables_target *t = &targets[i];
-
-		guarded_target = t->name;
-		t->extra_opts = t->x6_options ? getopt_options(t->x6_options) : NULL;
-		t->x6_options = NULL;
-		t->x6_parse = NULL;
-		t->x6_fcheck = NULL;
-		t->init = NULL;
-		t->parse = refuse_parse;
-		t->final_check = refuse_final_check;
-	}
+	for (i = 0; i < n; i++)
+		if (targets[i].x6_options)
+			targets[i].x6_options = other_layout(targets[i].x6_options,
+							     targets[i].name);
 }

@@ -1,0 +1,70 @@
+"""Plugins built for another Debian release's iptables, as they stay on a
+gateway after a dist-upgrade until ours are rebuilt: iptables 1.8.11
+(Debian 13) added xt_option_entry.base and kept the soname, and a Debian
+12 build once crashed it at its second option.  libxt/option_layout.c
+hands the library its tables in the library's layout: every rule of our .t
+files, with iptables-legacy and iptables-nft, must then do exactly what it
+does with plugins built here (same exit status, same words), and a saved
+ruleset must list and restore in full.
+
+tests/run-in-root.sh runs this in the Debian 13 root with
+NF_PREFRAG_OTHER_RELEASE_PLUGINS set to a Debian 12 build; it runs on no
+single release alone (there is no other layout to load there)."""
+import os
+import subprocess
+
+import pytest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LIBXT = os.path.join(TOP, "libxt")
+SYSTEM_XTLIBDIR = subprocess.run(["pkg-config", "--variable=xtlibdir", "xtables"],
+                                 capture_output=True, text=True).stdout.strip()
+OURS = os.path.join(TOP, "build", "libxt") + ":" + SYSTEM_XTLIBDIR
+OTHER = os.environ["NF_PREFRAG_OTHER_RELEASE_PLUGINS"] + ":" + SYSTEM_XTLIBDIR
+
+
+def t_file_rules():
+    """(command, table, chain, rule) of every rule in our .t files."""
+    for name in sorted(os.listdir(LIBXT)):
+        if not name.endswith(".t"):
+            continue
+        command = "ip6tables" if name.startswith("libip6t_") else "iptables"
+        table, chains = "filter", []
+        for line in open(os.path.join(LIBXT, name)).read().splitlines():
+            if line.startswith(":"):
+                chains = line[1:].split(",")
+            elif line.startswith("*"):
+                table = line[1:]
+            elif line.strip() and not line.startswith("#"):
+                rule = line.split(";")[0]
+                yield pytest.param(command, table, chains[0], rule, id=f"{command} {rule}")
+
+
+def run(xtlibdir, *args):
+    return subprocess.run(["unshare", "-n", *args], capture_output=True, text=True,
+                          env=dict(os.environ, XTABLES_LIBDIR=xtlibdir))
+
+
+@pytest.mark.parametrize("backend", ["legacy", "nft"])
+@pytest.mark.parametrize("command,table,chain,rule", t_file_rules())
+def test_every_t_file_rule_as_with_plugins_built_here(backend, command, table, chain, rule):
+    args = [f"{command}-{backend}", "-t", table, "-A", chain, *rule.split()]
+    other, here = run(OTHER, *args), run(OURS, *args)
+    assert other.returncode >= 0, f"killed by signal {-other.returncode}\n{other.stderr}"
+    assert (other.returncode, other.stderr) == (here.returncode, here.stderr)
+
+
+def test_saved_rules_list_and_restore_in_full(tmp_path):
+    """This kernel has none of our modules: the rule is REJECT revision 0,
+    through our plugin."""
+    saved = tmp_path / "rules.v4"
+    script = (f"XTABLES_LIBDIR={OURS} iptables-legacy -A FORWARD -p tcp "
+              "-j REJECT --reject-with tcp-reset && "
+              f"XTABLES_LIBDIR={OTHER} iptables-legacy-save -t filter >{saved} && "
+              "iptables-legacy -F && "
+              f"XTABLES_LIBDIR={OTHER} iptables-legacy-restore <{saved} && "
+              f"XTABLES_LIBDIR={OTHER} iptables-legacy -S FORWARD")
+    r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rule = "-A FORWARD -p tcp -j REJECT --reject-with tcp-reset"
+    assert rule in saved.read_text() and rule in r.stdout, r.stdout
