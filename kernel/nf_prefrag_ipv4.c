@@ -93,7 +93,7 @@ int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,
 }
 EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_renew_id);
 
-/* The MTU to cut to: the rule's, never more than the route's. */
+/* The packets to send: the rule's MTU, never more than the route's. */
 static unsigned int nf_prefrag_ipv4_mtu_for(struct sk_buff *skb,
 					    unsigned int rule_mtu)
 {
@@ -101,9 +101,19 @@ static unsigned int nf_prefrag_ipv4_mtu_for(struct sk_buff *skb,
 
 	if (rule_mtu != NF_PREFRAG_MTU_AUTO && rule_mtu < mtu)
 		mtu = rule_mtu;
-	/* A reassembled packet is never sent in larger pieces than it came. */
+	return mtu;
+}
+
+/*
+ * The fragments to send: a reassembled packet is never sent in larger
+ * pieces than it came in (as ip_fragment() does).  TCP re-segmented makes
+ * new packets, not fragments: it is not bound by this.
+ */
+static unsigned int nf_prefrag_ipv4_fragment_mtu(struct sk_buff *skb,
+						 unsigned int mtu)
+{
 	if (IPCB(skb)->frag_max_size && IPCB(skb)->frag_max_size < mtu)
-		mtu = IPCB(skb)->frag_max_size;
+		return IPCB(skb)->frag_max_size;
 	return mtu;
 }
 
@@ -143,7 +153,7 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 		skb->ignore_df = 0;
 
 	mtu = nf_prefrag_ipv4_mtu_for(skb, stamp.mtu);
-	if (nf_prefrag_fits(skb, mtu))
+	if (nf_prefrag_fits(skb, nf_prefrag_ipv4_fragment_mtu(skb, mtu)))
 		return NF_ACCEPT;
 
 	if (nf_prefrag_left_whole(NFPROTO_IPV4, skb, net,
@@ -157,6 +167,7 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 			return verdict;
 	}
 
+	mtu = nf_prefrag_ipv4_fragment_mtu(skb, mtu);
 	/* ignore_df: the sender allows fragmentation despite DF (as
 	 * ip_fragment() does).
 	 */

@@ -107,7 +107,10 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 			return verdict;
 	}
 
-	/* ignore_df: set on local packets whose socket allows fragments. */
+	/* Only the source may fragment: ignore_df is set on packets of local
+	 * sockets that allow it, and on packets conntrack reassembled, which
+	 * ip6_fragment() cuts again (IP6SKB_FORWARDED is multicast routing's).
+	 */
 	if ((IP6CB(skb)->flags & IP6SKB_FORWARDED) || !skb->ignore_df) {
 		nf_prefrag_ipv6_send_too_big(skb, net, mtu);
 		nf_prefrag_count(net, NFPROTO_IPV6, NF_PREFRAG_REFUSED, 1);
@@ -124,6 +127,11 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 	if (verdict != NF_ACCEPT)
 		return verdict;
 
+	/* A reassembled packet is never sent in larger pieces than it came in
+	 * (as ip6_fragment() does), nor in pieces below the minimum MTU.
+	 */
+	if (IP6CB(skb)->frag_max_size && IP6CB(skb)->frag_max_size < mtu)
+		mtu = max_t(unsigned int, IP6CB(skb)->frag_max_size, IPV6_MIN_MTU);
 	nf_prefrag_output(&nf_prefrag_ipv6_family, skb, mtu, state);
 	return NF_STOLEN;
 }

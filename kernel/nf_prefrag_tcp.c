@@ -22,6 +22,14 @@
 #include <net/tcp.h>
 #include "nf_prefrag_internal.h"
 
+/*
+ * The smallest segments we make: the kernel's own floor for an MSS.  One
+ * packet in can then never become more than a segment per TCP_MIN_MSS
+ * bytes out, whatever MTU a sender's tiny fragments or a small route
+ * suggest; below it the packet is fragmented instead, as without the rule.
+ */
+#define NF_PREFRAG_TCP_MIN_MSS	TCP_MIN_MSS
+
 /* RFC 5925: TCP-AO; its signature, as TCP-MD5's, covers the segment. */
 #define NF_PREFRAG_TCPOPT_AO	29
 
@@ -162,7 +170,8 @@ nf_prefrag_tcp_fit(const struct nf_prefrag_family *family, struct sk_buff *skb,
 	hlen = thoff - skb_network_offset(skb) + thlen;
 	urg = th->urg;	/* th may point into a head that is about to move */
 	/* SYN and RST belong on one segment only. */
-	if (th->syn || th->rst || skb->len <= thoff + thlen || mtu <= hlen ||
+	if (th->syn || th->rst || skb->len <= thoff + thlen ||
+	    mtu < hlen + NF_PREFRAG_TCP_MIN_MSS ||
 	    nf_prefrag_tcp_options_forbid(skb, thoff, thlen))
 		return NF_PREFRAG_TCP_UNFIT;
 	if (!skb_is_gso(skb) && !nf_prefrag_tcp_csum_ok(family, skb, thoff))
@@ -252,7 +261,12 @@ static void nf_prefrag_tcp_cut(const struct nf_prefrag_family *family,
 	unsigned int hlen = thoff - skb_network_offset(skb) + thlen;
 	struct sk_buff *segs;
 
-	if (nf_prefrag_tcp_resize(family, skb, thoff, thlen, mtu - hlen)) {
+	/* Its segments are new packets: IDs of their own, not the ones that
+	 * count up from the sender's (its next packets have those).
+	 */
+	if (nf_prefrag_tcp_resize(family, skb, thoff, thlen, mtu - hlen) ||
+	    (family->tcp_resegmented &&
+	     family->tcp_resegmented(skb, state->net))) {
 		kfree_skb(skb);
 		nf_prefrag_count(state->net, family->nfproto,
 				 NF_PREFRAG_ERRORS, 1);

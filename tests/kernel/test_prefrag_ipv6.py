@@ -41,3 +41,25 @@ def test_ipv6_prefrag_refuses_df_policy(net, kmsg):
     assert "PREFRAG: --df is for IPv4 only: IPv6 packets have no DF bit" in r.stderr
     assert "xt_PREFRAG" not in kmsg() and "--df" not in kmsg()
     assert "PREFRAG" not in net.r.sh("ip6tables-legacy-save -t mangle")
+
+
+def test_reassembled_forwarded_datagrams_leave_in_pieces_no_larger(net):
+    """h1 sends UDP in fragments of at most 1280 bytes; conntrack on r
+    reassembles them, and PREFRAG (MTU 1400) must cut them again no larger
+    than they came, as ip6_fragment() does: the sender's path, not our
+    rule, said how large a fragment may be."""
+    net.r.sh("ip6tables-legacy -t raw -A PREROUTING -m conntrack --ctstate INVALID && "
+             "ip6tables-legacy -t mangle -A POSTROUTING -o eth1 -j PREFRAG --mtu 1400")
+    net.h1.sh(f"ip -6 route replace {net.H2_6}/128 via {net.R1_6} dev eth0 mtu 1280")
+    try:
+        with capture(net.h1, "eth0", f"{net.tmp}/h1.pcap", "ip6", v6=True) as sent, \
+                capture(net.h2, "eth0", f"{net.tmp}/h2.pcap", "ip6", v6=True) as got:
+            res = udp_exchange(net.h1, net.h2, net.H2_6, [3000])
+    finally:
+        net.h1.sh(f"ip -6 route del {net.H2_6}/128")
+    assert res[3000][0] is True, res
+    out = [p for p in sent if p.src == net.H1_6 and p.is_fragment]
+    arrived = [p for p in got if p.src == net.H1_6 and p.is_fragment]
+    assert out and arrived, (sent, got)
+    assert max(p.total_len for p in out) <= 1280
+    assert max(p.total_len for p in arrived) <= max(p.total_len for p in out), arrived

@@ -173,8 +173,9 @@ OPTIONS = (b"\x01\x01\x08\x0a" + struct.pack("!II", 0x11223344, 0x55667788)
            + b"\x01\x01\x05\x12" + struct.pack("!IIII", 1000, 2000, 3000, 4000))
 
 
-def send_segment(tun, seq, flags, urg_ptr, payload, sport):
-    """One 1500-byte DF TCP segment from host A, ECT(0), built by hand."""
+def send_segment(tun, seq, flags, urg_ptr, payload, sport, df=True):
+    """One 1500-byte TCP segment from host A (DF unless told), ECT(0), IP ID
+    0x1234, built by hand."""
     doff = (20 + len(OPTIONS)) // 4
     hdr = struct.pack("!HHIIBBHHH", sport, 5999, seq, 0xABCDEF01, doff << 4, flags,
                       4096, 0, urg_ptr) + OPTIONS
@@ -182,7 +183,8 @@ def send_segment(tun, seq, flags, urg_ptr, payload, sport):
               + struct.pack("!BBH", 0, TCP, len(hdr) + len(payload)))
     c = csum(pseudo + hdr + payload)
     seg = hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0x02, 20 + len(seg), 0x1234, 0x4000, 64, TCP, 0,
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0x02, 20 + len(seg), 0x1234,
+                     0x4000 if df else 0, 64, TCP, 0,
                      socket.inet_aton(tun.HA), socket.inet_aton(tun.HB))
     with tun.ha.entered():
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -232,6 +234,21 @@ def test_single_segment_fields_across_wraparound(tun, urg_ptr):
         assert ptrs == [(False, 0), (False, 0)]
 
 
+@pytest.mark.parametrize("urg_ptr", [0, 1400], ids=["plain", "urgent"])
+def test_segments_without_df_get_ids_of_their_own(tun, urg_ptr):
+    """Without DF the segments may be fragmented further on: each needs an
+    ID the sender will not use next (its next packets count up from its
+    own), whichever way it was cut (relabelled, or cut here for URG)."""
+    segment_rules(tun)
+    payload = bytes(1500 - 20 - 20 - len(OPTIONS))
+    sport = 40200 + urg_ptr
+    with capture(tun.hb, "eth0", f"{tun.tmp}/hb.pcap", f"tcp src port {sport}") as got:
+        send_segment(tun, 1, ACK | (URG if urg_ptr else 0), urg_ptr, payload, sport, df=False)
+    assert len(got) == 2 and not any(p.df or p.is_fragment for p in got), got
+    ids = {p.id for p in got}
+    assert len(ids) == 2 and not ids & {0x1234, 0x1235}, got
+
+
 def test_tcp_segment_with_snat_and_conntrack(tun):
     """SNAT rewrites the segments before the hook; the flow stays one
     conntrack entry and the data arrives whole."""
@@ -256,3 +273,64 @@ def test_nft_inet_table_segments_both_families(tun):
     c4 = crosses_segmented(tun, tun.HB, 1 << 20)
     c6 = crosses_segmented(tun, tun.HB6, 1 << 20)
     assert c4["ipv4_tcp_segmented"] > 0 and c6["ipv6_tcp_segmented"] > 0
+
+
+# ---------------------------------------- what one packet can make us send
+
+def send_in_fragments(tun, payload, piece, sport):
+    """One TCP segment from host A (no DF), sent as IP fragments of @piece
+    bytes of data each: gateway A reassembles it (conntrack is on there)."""
+    hdr = struct.pack("!HHIIBBHHH", sport, 5999, 1, 1, 5 << 4, ACK | PSH, 4096, 0, 0)
+    pseudo = (socket.inet_aton(tun.HA) + socket.inet_aton(tun.HB)
+              + struct.pack("!BBH", 0, TCP, len(hdr) + len(payload)))
+    seg = hdr[:16] + struct.pack("!H", csum(pseudo + hdr + payload)) + hdr[18:] + payload
+    with tun.ha.entered():
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    with s:
+        for off in range(0, len(seg), piece):
+            more = 0x2000 if off + piece < len(seg) else 0
+            data = seg[off:off + piece]
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), 0x4321,
+                             more | off // 8, 64, TCP, 0,
+                             socket.inet_aton(tun.HA), socket.inet_aton(tun.HB))
+            s.sendto(ip + data, (tun.HB, 0))
+
+
+def test_tiny_fragments_do_not_shrink_the_segments(tun):
+    """A sender cuts one TCP segment into 24-byte fragments.  Reassembly
+    records 44 bytes as the largest fragment received; re-segmenting makes
+    new packets, not fragments, so that must not become the MSS (it made
+    one ESP packet per 4 bytes of data): the segment leaves in as many ESP
+    packets as the tunnel's MTU needs, the kernel's own count."""
+    segment_rules(tun)
+    tun.ra.sh("iptables-legacy -t raw -A PREROUTING -m conntrack --ctstate INVALID")
+    payload = bytes((i * 11) & 0xFF for i in range(4000))
+    before = tun.ra.counters()
+    with capture(tun.mid, "eth0", f"{tun.tmp}/mid.pcap", "esp") as wire, \
+            capture(tun.hb, "eth0", f"{tun.tmp}/hb.pcap", "tcp src port 40100",
+                    snaplen=0) as got:
+        send_in_fragments(tun, payload, 24, 40100)
+    esp = [p for p in wire if p.src == tun.RA_OUT]
+    # 4040 bytes of IP in segments of at most 1446: 3.
+    assert len(esp) == 3, esp
+    assert b"".join(p.payload[20:] for p in got) == payload
+    assert counter_delta(tun.ra, before)["ipv4_tcp_segmented"] == 1
+
+
+def test_below_the_mss_floor_it_is_fragmented(tun):
+    """A rule MTU that would leave less than TCP_MIN_MSS (88) bytes per
+    segment: the packet is fragmented, as without --tcp segment, never cut
+    into smaller segments."""
+    for r in tun.routers():
+        r.sh("iptables-legacy -t mangle -A PREROUTING -i eth0 -p tcp "
+             "-j PREFRAG --mtu 120 --tcp segment")
+    tun.ra.sh("iptables-legacy -t raw -A PREROUTING -m conntrack --ctstate INVALID")
+    payload = bytes(range(256)) * 4
+    before = tun.ra.counters()
+    with capture(tun.hb, "eth0", f"{tun.tmp}/hb.pcap", "tcp src port 40101 or ip[6:2] & 0x1fff != 0",
+                 snaplen=0) as got:
+        send_in_fragments(tun, payload, 1400, 40101)
+    delta = counter_delta(tun.ra, before)
+    assert delta["ipv4_tcp_segmented"] == 0 and delta["ipv4_packets_fragmented"] == 1, delta
+    # 1044 bytes of TCP in fragments of at most 120: 96 bytes of data each.
+    assert len([p for p in got if p.is_fragment]) == 11, got
