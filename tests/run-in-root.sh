@@ -45,10 +45,11 @@ fi
 echo "== userspace tests ($suite)"
 in_root "python3 -m pytest -q -p no:cacheprovider --no-skips tests/userspace"
 # This machine's release's plugins (as they stay on a gateway upgraded to
-# $suite until ours are rebuilt) with $suite's iptables: as $suite's own.
+# $suite until ours are rebuilt) with $suite's iptables and libnftables:
+# as $suite's own.
 echo "== $(. /etc/os-release && echo "$VERSION_CODENAME")'s plugins with $suite's iptables"
-make -s plugins BUILD="$root/tmp/host-release"
-in_root "NF_PREFRAG_OTHER_RELEASE_PLUGINS=/tmp/host-release/libxt python3 -m pytest -q \
+make -s plugins nft BUILD="$root/tmp/host-release"
+in_root "NF_PREFRAG_OTHER_RELEASE=/tmp/host-release python3 -m pytest -q \
 	-p no:cacheprovider --no-skips tests/upgrade"
 rm -rf "$root/tmp/host-release"
 in_root "sh tests/fuzz/make-packets.sh check 3000 && sh tests/selftests/prepare.sh"

@@ -7,9 +7,14 @@ files, with iptables-legacy and iptables-nft, must then do exactly what it
 does with plugins built here (same exit status, same words), and a saved
 ruleset must list and restore in full.
 
+nft-prefrag, linked with libnftables, libnftnl and libmnl (whose sonames
+Debian 12 and 13 share), must likewise read and send every ruleset our
+tests use as the build of this release does.
+
 tests/run-in-root.sh runs this in the Debian 13 root with
-NF_PREFRAG_OTHER_RELEASE_PLUGINS set to a Debian 12 build; it runs on no
-single release alone (there is no other layout to load there)."""
+NF_PREFRAG_OTHER_RELEASE set to a Debian 12 build tree (its libxt/ and
+nft/); it runs on no single release alone (there is no other build to load
+there)."""
 import os
 import subprocess
 
@@ -19,8 +24,9 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 LIBXT = os.path.join(TOP, "libxt")
 SYSTEM_XTLIBDIR = subprocess.run(["pkg-config", "--variable=xtlibdir", "xtables"],
                                  capture_output=True, text=True).stdout.strip()
+OTHER_BUILD = os.environ["NF_PREFRAG_OTHER_RELEASE"]
 OURS = os.path.join(TOP, "build", "libxt") + ":" + SYSTEM_XTLIBDIR
-OTHER = os.environ["NF_PREFRAG_OTHER_RELEASE_PLUGINS"] + ":" + SYSTEM_XTLIBDIR
+OTHER = os.path.join(OTHER_BUILD, "libxt") + ":" + SYSTEM_XTLIBDIR
 
 
 def t_file_rules():
@@ -68,3 +74,46 @@ def test_saved_rules_list_and_restore_in_full(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     rule = "-A FORWARD -p tcp -j REJECT --reject-with tcp-reset"
     assert rule in saved.read_text() and rule in r.stdout, r.stdout
+
+
+def nft_rulesets():
+    """The nft rules iptables-translate prints for our targets (.txlate),
+    and a ruleset with sets, maps and our statements."""
+    for name in sorted(os.listdir(LIBXT)):
+        if name.endswith(".txlate"):
+            lines = [l for l in open(os.path.join(LIBXT, name)).read().splitlines() if l.strip()]
+            for nft in lines[1::2]:
+                rule = nft[len("nft '"):-1]
+                family, table, chain = rule.split()[2:5]
+                yield pytest.param(f"add table {family} {table}\n"
+                                   f"add chain {family} {table} {chain}\n{rule}\n", id=rule)
+    yield pytest.param("""table inet vpn {
+	set peers {
+		type ipv4_addr
+		elements = { 192.0.2.1, 198.51.100.7 }
+	}
+	map mtus {
+		type ipv4_addr : verdict
+		elements = { 10.0.0.1 : accept }
+	}
+	chain post {
+		type filter hook postrouting priority mangle; policy accept;
+		ip daddr @peers prefrag mtu auto tcp segment
+		ip daddr vmap @mtus
+		meta l4proto { udp, icmp } ip daddr { 10.1.0.0/16 } cleardf random-id
+		reject with icmp frag-needed mtu 1400
+	}
+}
+""", id="sets, maps and our statements")
+
+
+@pytest.mark.parametrize("ruleset", nft_rulesets())
+def test_nft_prefrag_as_built_here(ruleset, tmp_path):
+    f = tmp_path / "r.nft"
+    f.write_text(ruleset)
+    other, here = (subprocess.run(["unshare", "-n", os.path.join(build, "nft", "nft-prefrag"),
+                                   "-c", "-f", str(f)], capture_output=True, text=True)
+                   for build in (OTHER_BUILD, os.path.join(TOP, "build")))
+    assert other.returncode >= 0, f"killed by signal {-other.returncode}\n{other.stderr}"
+    assert (other.returncode, other.stdout, other.stderr) == \
+        (here.returncode, here.stdout, here.stderr)
