@@ -81,6 +81,10 @@ def ipv4(rng):
     if rng.random() < 0.15:
         ip.options = [IPOption(b"\x01" * rng.randint(1, 40))]
     pkt = ip / inner
+    if isinstance(inner, TCP) and rng.random() < 0.03:
+        # Whole, in order, in 24-byte pieces: reassembled, then met by
+        # "tcp segment" rules, which must not cut it any smaller.
+        return [bytes(f) for f in tiny_fragments4(pkt)]
     if rng.random() < 0.2:  # fragments of every kind
         frags = fragment4(rng, pkt)
         return [bytes(f) for f in frags]
@@ -123,6 +127,19 @@ def fragment4(rng, pkt):
         rng.shuffle(frags)
     if rng.random() < 0.3:
         frags = frags[:rng.randint(1, len(frags))]  # some missing
+    return frags
+
+
+def tiny_fragments4(pkt):
+    """@pkt (DF cleared) in fragments of 24 bytes of data each."""
+    whole = bytes(pkt)
+    hl = (whole[0] & 15) * 4
+    data, frags = whole[hl:], []
+    for off in range(0, len(data), 24):
+        f = IP(whole[:hl])
+        f.frag, f.flags = off // 8, 1 if off + 24 < len(data) else 0
+        f.len, f.chksum = None, None
+        frags.append(f / Raw(data[off:off + 24]))
     return frags
 
 
