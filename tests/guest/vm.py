@@ -87,6 +87,7 @@ def kernel_reports(console_text, results):
                 m = re.match(r"<(\d+)>", line)
                 if m and int(m.group(1)) >> 3 != 0:
                     continue
+                line = line[m.end():] if m else line
                 if bad_line(line):
                     bad.append(line.rstrip())
     for line in console_text.splitlines():
