@@ -140,6 +140,9 @@ def frag_needed_mtus(tun):
 
 
 def test_prerouting_reject_uses_tunnel_mtu(tun):
+    # Host A ignores the answers, so that it sends its next ping too (a
+    # learnt path MTU would refuse it locally).
+    tun.ha.sh("iptables-legacy -A INPUT -p icmp --icmp-type fragmentation-needed -j DROP")
     # The kernel's own answer (ip_forward(), the xfrm bundle's MTU): 1500
     # less ESP in tunnel mode with AES-GCM.  PREFRAG's must be the same.
     assert frag_needed_mtus(tun) == [1446]

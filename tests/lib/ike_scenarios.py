@@ -2,6 +2,7 @@
 keys it (tests/kernel/test_ike_strongswan.py, test_ike_libreswan.py): the
 README's rules, and the traffic that must cross a path dropping every IP
 fragment with them."""
+import re
 import threading
 import time
 
@@ -30,8 +31,7 @@ def add_policy_rules(tun):
 
 def esp_bytes(ns):
     """Bytes the ESP SAs in @ns's kernel carried, in and out."""
-    return sum(int(w.split("(")[0]) for w in ns.sh("ip -s xfrm state list").split()
-               if w.endswith("(bytes),"))
+    return sum(int(n) for n in re.findall(r"(\d+)\s*\(bytes\)", ns.sh("ip -s xfrm state list")))
 
 
 def esp_spis(ns):
