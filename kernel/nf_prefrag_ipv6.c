@@ -13,6 +13,29 @@
 #include "nf_prefrag_internal.h"
 
 #if IS_ENABLED(CONFIG_IPV6)
+/*
+ * The TCP header's offset, or 0: not TCP, or with a Fragment header, with
+ * AH (its digest covers the payload), or with a routing header that has
+ * segments left.  Forwarded TCP may be re-segmented too: that makes no
+ * fragment.  PREROUTING's mark and POSTROUTING's hook ask the same.
+ */
+static unsigned int nf_prefrag_ipv6_tcp_offset(struct sk_buff *skb)
+{
+	unsigned int thoff = 0, rhoff = 0;
+	int flags = 0, rh_flags = IP6_FH_F_SKIP_RH;
+
+	if (ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, NULL, &flags) != IPPROTO_TCP ||
+	    (flags & (IP6_FH_F_FRAG | IP6_FH_F_AUTH)))
+		return 0;
+	/* With segments left, daddr is not the final destination that the
+	 * segments' checksums must cover.
+	 */
+	if (ipv6_find_hdr(skb, &rhoff, NEXTHDR_ROUTING, NULL, &rh_flags) ==
+	    NEXTHDR_ROUTING)
+		return 0;
+	return thoff;
+}
+
 void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
 			  unsigned int hook, unsigned int mtu,
 			  enum nf_prefrag_tcp_mode tcp_mode)
@@ -28,7 +51,7 @@ void nf_prefrag_ipv6_mark(struct sk_buff *skb, struct net *net,
 	 */
 	if (hook == NF_INET_PRE_ROUTING &&
 	    tcp_mode == NF_PREFRAG_TCP_SEGMENT && !skb->ignore_df &&
-	    ipv6_hdr(skb)->nexthdr == IPPROTO_TCP &&
+	    nf_prefrag_ipv6_tcp_offset(skb) &&
 	    (mtu == NF_PREFRAG_MTU_AUTO || skb->len > mtu)) {
 		skb->ignore_df = 1;
 		stamp.flags |= NF_PREFRAG_STAMP_LIFTED_DF;
@@ -58,22 +81,6 @@ static const struct nf_prefrag_family nf_prefrag_ipv6_family = {
 	.set_frag_max_size	= nf_prefrag_ipv6_set_frag_max_size,
 	.gso_tcp_type		= SKB_GSO_TCPV6,
 };
-
-/*
- * The TCP header's offset, or 0: not TCP, or with a Fragment header, or
- * with AH (its digest covers the payload).  Forwarded TCP may be
- * re-segmented too: that makes no fragment.
- */
-static unsigned int nf_prefrag_ipv6_tcp_offset(struct sk_buff *skb)
-{
-	unsigned int thoff = 0;
-	int flags = 0;
-
-	if (ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, NULL, &flags) != IPPROTO_TCP ||
-	    (flags & (IP6_FH_F_FRAG | IP6_FH_F_AUTH)))
-		return 0;
-	return thoff;
-}
 
 unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
