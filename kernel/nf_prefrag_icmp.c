@@ -11,6 +11,7 @@
  */
 #include <linux/icmpv6.h>
 #include <linux/jiffies.h>
+#include <linux/math64.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/sysctl.h>
@@ -54,8 +55,10 @@ static bool nf_prefrag_icmp_allow(struct net *net)
 
 	spin_lock_bh(&l->lock);
 	now = jiffies;
-	/* Bounded first: elapsed * rate must not overflow. */
-	elapsed = min_t(u64, now - l->last, cap);
+	/* Bounded first, by the time an empty bucket takes to fill: elapsed *
+	 * rate then stays below cap + rate, whatever the sysctls hold.
+	 */
+	elapsed = min_t(u64, now - l->last, div_u64(cap, rate) + 1);
 	l->credit = min_t(u64, cap, l->credit + (u64)elapsed * rate);
 	l->last = now;
 	if (l->credit >= HZ) {
