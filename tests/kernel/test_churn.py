@@ -150,9 +150,12 @@ def test_churn_under_load(modules, tmp_path):
             # fragments only if PREFRAG cut it before ESP: in every cycle,
             # the rules just loaded act under the flows.  (OMIT: host A
             # cuts it for its link, whatever path MTU the flows taught it.)
-            got = udp_exchange(t.ha, t.hb, t.HB, [3000], port=5104,
-                               pmtudisc=PMTUDISC_OMIT)
-            assert got[3000][0] is True, (i, got)
+            # Five are sent, one must arrive: beside three unpaced flows, a
+            # datagram of five ESP packets may lose one to a full queue
+            # (seen once in 100 cycles); without PREFRAG none arrives.
+            got = udp_exchange(t.ha, t.hb, t.HB, [3000, 3001, 3002, 3003, 3004],
+                               port=5104, pmtudisc=PMTUDISC_OMIT)
+            assert any(ok for ok, _ in got.values()), (i, got)
             if i % 25 == 24:  # what the rules did must add up
                 c = t.ra.counters()
                 # The rules acted under the flows (the counters start again
