@@ -141,15 +141,21 @@ def frag_needed_mtus(tun):
 
 def test_prerouting_reject_uses_tunnel_mtu(tun):
     # Host A ignores the answers, so that it sends its next ping too (a
-    # learnt path MTU would refuse it locally).
-    tun.ha.sh("iptables-legacy -A INPUT -p icmp --icmp-type fragmentation-needed -j DROP")
-    # The kernel's own answer (ip_forward(), the xfrm bundle's MTU): 1500
-    # less ESP in tunnel mode with AES-GCM.  PREFRAG's must be the same.
-    assert frag_needed_mtus(tun) == [1446]
-    prefrag(tun.ra, "-t mangle -A PREROUTING -i eth0 -j PREFRAG --mtu auto")
-    before = tun.ra.counters()["ipv4_df_rejected"]
-    assert frag_needed_mtus(tun) == [1446]
-    assert tun.ra.counters()["ipv4_df_rejected"] - before == 1
+    # learnt path MTU would refuse it locally).  (conftest flushes the
+    # gateways' rules after each test, not the hosts'.)
+    ignore = "INPUT -p icmp --icmp-type fragmentation-needed -j DROP"
+    tun.ha.sh(f"iptables-legacy -A {ignore}")
+    try:
+        # The kernel's own answer (ip_forward(), the xfrm bundle's MTU):
+        # 1500 less ESP in tunnel mode with AES-GCM.  PREFRAG's must be the
+        # same.
+        assert frag_needed_mtus(tun) == [1446]
+        prefrag(tun.ra, "-t mangle -A PREROUTING -i eth0 -j PREFRAG --mtu auto")
+        before = tun.ra.counters()["ipv4_df_rejected"]
+        assert frag_needed_mtus(tun) == [1446]
+        assert tun.ra.counters()["ipv4_df_rejected"] - before == 1
+    finally:
+        tun.ha.sh(f"iptables-legacy -D {ignore}")
     # Small DF packets keep DF and go through untouched.
     assert ping(tun.ha, tun.HB, 1000, count=2, df=True) == 0.0
 
