@@ -17,8 +17,12 @@ nft/); it runs on no single release alone (there is no other build to load
 there)."""
 import os
 import subprocess
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from txlate import translated_rules, with_its_chain  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIBXT = os.path.join(TOP, "libxt")
@@ -79,14 +83,8 @@ def test_saved_rules_list_and_restore_in_full(tmp_path):
 def nft_rulesets():
     """The nft rules iptables-translate prints for our targets (.txlate),
     and a ruleset with sets, maps and our statements."""
-    for name in sorted(os.listdir(LIBXT)):
-        if name.endswith(".txlate"):
-            lines = [l for l in open(os.path.join(LIBXT, name)).read().splitlines() if l.strip()]
-            for nft in lines[1::2]:
-                rule = nft[len("nft '"):-1]
-                family, table, chain = rule.split()[2:5]
-                yield pytest.param(f"add table {family} {table}\n"
-                                   f"add chain {family} {table} {chain}\n{rule}\n", id=rule)
+    for _cmd, rule in translated_rules():
+        yield pytest.param(with_its_chain(rule), id=rule)
     yield pytest.param("""table inet vpn {
 	set peers {
 		type ipv4_addr

@@ -2,8 +2,12 @@
 errors, help, translation.  Runs on the host."""
 import os
 import subprocess
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from txlate import translated_rules, with_its_chain  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIBXT = os.path.join(TOP, "libxt")
@@ -136,24 +140,15 @@ def test_nft_prefrag_reports_nft_errors_at_the_input_columns(tmp_path):
     assert "\t\tcleardf prefrag mtu 1400 countr\n" in r.stderr
 
 
-def txlate_pairs():
-    for path in sorted(os.path.join(LIBXT, f) for f in os.listdir(LIBXT)
-                       if f.endswith(".txlate")):
-        lines = [l for l in open(path).read().splitlines() if l.strip()]
-        for cmd, nft in zip(lines[::2], lines[1::2]):
-            yield pytest.param(nft, id=cmd.split("-j ", 1)[-1])
-
-
-@pytest.mark.parametrize("nft_rule", txlate_pairs())
-def test_what_the_plugins_print_nft_prefrag_parses(nft_rule, tmp_path):
+@pytest.mark.parametrize("rule", [pytest.param(rule, id=cmd.split("-j ", 1)[-1])
+                                  for cmd, rule in translated_rules()])
+def test_what_the_plugins_print_nft_prefrag_parses(rule, tmp_path):
     """The syntax iptables-translate prints for our targets is the syntax
     nft-prefrag reads (one table of words, libxt/nft_syntax.h).  This kernel
     has no modules: a rule that parses reaches it and is refused there, as
     a target it does not know."""
-    rule = nft_rule[len("nft '"):-1]
-    family, table, chain = rule.split()[2:5]
     f = tmp_path / "r.nft"
-    f.write_text(f"add table {family} {table}\nadd chain {family} {table} {chain}\n{rule}\n")
+    f.write_text(with_its_chain(rule))
     r = subprocess.run(["unshare", "-n", NFT_PREFRAG, "-c", "-f", str(f)],
                        capture_output=True, text=True)
     if any(word in rule for word in ("prefrag", "cleardf", " mtu ")):
