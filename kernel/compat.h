@@ -91,4 +91,17 @@ nf_prefrag_ip6_fragment(struct net *net, struct sock *sk, struct sk_buff *skb,
 #endif
 }
 
+/*
+ * The GSO type of a re-segmented TCP packet whose first segment has CWR.
+ * Since AccECN (6.18), SKB_GSO_TCP_ACCECN keeps CWR on every segment, as
+ * GRO does for what it receives: CWR is part of AccECN's ACE counter.
+ * Before, tcp_gso_segment() clears it on all but the first, whatever the
+ * type says.
+ */
+#ifdef NF_PREFRAG_HAVE_SKB_GSO_TCP_ACCECN
+#define NF_PREFRAG_GSO_TCP_CWR	SKB_GSO_TCP_ACCECN
+#else
+#define NF_PREFRAG_GSO_TCP_CWR	SKB_GSO_TCP_ECN
+#endif
+
 #endif /* _NF_PREFRAG_COMPAT_H */

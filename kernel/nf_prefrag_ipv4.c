@@ -64,7 +64,9 @@ int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,
 	__be16 old_id;
 	int segs = 1;
 
-	if (skb_ensure_writable(skb, skb_network_offset(skb) + sizeof(*iph)))
+	/* A clone (the sending socket's) shares the gso_type we change. */
+	if ((skb_is_gso(skb) && skb_unclone(skb, GFP_ATOMIC)) ||
+	    skb_ensure_writable(skb, skb_network_offset(skb) + sizeof(*iph)))
 		return -ENOMEM;
 	iph = ip_hdr(skb);
 

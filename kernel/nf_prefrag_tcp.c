@@ -133,7 +133,7 @@ static int nf_prefrag_tcp_resize(const struct nf_prefrag_family *family,
 		}
 		shinfo->gso_type = family->gso_tcp_type;
 		if (th->cwr)
-			shinfo->gso_type |= SKB_GSO_TCP_ECN;
+			shinfo->gso_type |= NF_PREFRAG_GSO_TCP_CWR;
 	}
 	shinfo->gso_size = mss;
 	shinfo->gso_segs = DIV_ROUND_UP(len - thlen, mss);
@@ -155,7 +155,6 @@ nf_prefrag_tcp_fit(const struct nf_prefrag_family *family, struct sk_buff *skb,
 {
 	unsigned int thlen, hlen;
 	const struct tcphdr *th;
-	struct tcphdr _th;
 	bool urg;
 
 	if (skb_is_gso(skb) &&
@@ -163,10 +162,13 @@ nf_prefrag_tcp_fit(const struct nf_prefrag_family *family, struct sk_buff *skb,
 	     !(skb_shinfo(skb)->gso_type & family->gso_tcp_type)))
 		return NF_PREFRAG_TCP_UNFIT;
 
-	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
-	if (!th || th->doff < sizeof(*th) / 4)
+	/* Pulled once here: every later step reads the header in place. */
+	if (!pskb_may_pull(skb, thoff + sizeof(*th)))
 		return NF_PREFRAG_TCP_UNFIT;
-	thlen = th->doff * 4;
+	thlen = ((struct tcphdr *)(skb->data + thoff))->doff * 4;
+	if (thlen < sizeof(*th) || !pskb_may_pull(skb, thoff + thlen))
+		return NF_PREFRAG_TCP_UNFIT;
+	th = (const struct tcphdr *)(skb->data + thoff);
 	hlen = thoff - skb_network_offset(skb) + thlen;
 	urg = th->urg;	/* th may point into a head that is about to move */
 	/* SYN and RST belong on one segment only. */
