@@ -64,10 +64,10 @@ $(BUILD)/nft/nft-prefrag: $(wildcard nft/*.c nft/*.h) $(MODULE_HINT) $(NFT_SYNTA
 # nf-prefrag doctor: the admin's view of modules, counters and rules (doctor/)
 doctor: $(BUILD)/doctor/nf-prefrag
 
-$(BUILD)/doctor/nf-prefrag: $(wildcard doctor/*.c doctor/*.h) debian/changelog
+$(BUILD)/doctor/nf-prefrag: $(wildcard doctor/*.c doctor/*.h) $(MODULE_HINT) debian/changelog
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DNF_PREFRAG_VERSION='"$(VERSION)"' $(LDFLAGS) \
-		-o $@ $(filter %.c,$^)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -I$(TOP)/libxt -DNF_PREFRAG_VERSION='"$(VERSION)"' \
+		$(LDFLAGS) -o $@ $(filter %.c,$^)
 
 modules:
 	@set -e; for v in $(KVERS); do \
@@ -157,6 +157,10 @@ demo: all
 check:
 	sh tests/run-tests.sh
 
+# Gateways booting Debian 12 with systemd: rules across reboots and reloads.
+check-boot:
+	sh tests/check-boot.sh
+
 # Every Debian release and kernel of the README's table (long).
 check-matrix:
 	sh tests/check-matrix.sh
@@ -215,4 +219,4 @@ clean:
 	rm -rf kernel/.tmp_versions
 
 .PHONY: all setup modules plugins nft doctor man install uninstall dkms-src dkms-install \
-	dkms-uninstall deb lint demo check check-matrix check-debug test-tools canary fuzz bench checkpatch clean
+	dkms-uninstall deb lint demo check check-boot check-matrix check-debug test-tools canary fuzz bench checkpatch clean

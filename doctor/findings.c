@@ -6,10 +6,12 @@
  * worth knowing) and a message that says what to do.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "doctor.h"
+#include "module_hint.h"
 
 static void find(struct doctor_report *r, const char *id, const char *severity,
 		 const struct netns_report *ns, const struct rule *rule, const char *fmt, ...)
@@ -56,6 +58,16 @@ static void judge_modules(struct doctor_report *r)
 		     "DKMS has no nf-prefrag build installed for the running kernel %s (dkms status: %s): install its headers (apt install linux-headers-%s), then run dkms autoinstall -k %s.",
 		     m->kernel, m->dkms_status[0] ? m->dkms_status : "nothing for this kernel",
 		     m->kernel, m->kernel);
+	for (i = 0; i < DOCTOR_NUM_MODULES; i++) {
+		const struct module_state *mod = &m->mod[i];
+		char hint[512];
+
+		if (!mod->loaded && mod->file[0] &&
+		    nf_prefrag_module_state(mod->name, hint, sizeof(hint)) ==
+		    NF_PREFRAG_MODULE_REFUSED)
+			find(r, "module-signature-refused", "problem", NULL, NULL,
+			     "%c%s.", toupper((unsigned char)hint[0]), hint + 1);
+	}
 	if (!any_file && !any_loaded)
 		find(r, "modules-missing", "problem", NULL, NULL,
 		     "No nf-prefrag kernel modules for the running kernel %s: install nf-prefrag-dkms (and linux-headers-%s) so that DKMS builds them.",

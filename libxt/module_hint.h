@@ -15,11 +15,15 @@ enum nf_prefrag_module_state {
 	NF_PREFRAG_MODULE_INSTALLED,	/* not loaded, but modprobe finds it */
 	NF_PREFRAG_MODULE_NOT_BUILT,	/* DKMS knows us, not this kernel */
 	NF_PREFRAG_MODULE_NOT_INSTALLED,
+	NF_PREFRAG_MODULE_REFUSED,	/* the kernel wants a signature we lack */
 };
 
 /*
  * The state of @module on the running kernel; @hint (if not NULL) gets a
  * sentence saying what is wrong and what to run, or "" when nothing is.
+ * On a kernel that loads signed modules only (module.sig_enforce, lockdown),
+ * an installed module is loaded with modprobe to learn whether the kernel
+ * takes its signature: adding a rule would load it all the same.
  */
 enum nf_prefrag_module_state
 nf_prefrag_module_state(const char *module, char *hint, size_t len);
@@ -28,7 +32,8 @@ nf_prefrag_module_state(const char *module, char *hint, size_t len);
 static inline int nf_prefrag_module_missing(enum nf_prefrag_module_state s)
 {
 	return s == NF_PREFRAG_MODULE_NOT_BUILT ||
-	       s == NF_PREFRAG_MODULE_NOT_INSTALLED;
+	       s == NF_PREFRAG_MODULE_NOT_INSTALLED ||
+	       s == NF_PREFRAG_MODULE_REFUSED;
 }
 
 #endif /* NF_PREFRAG_MODULE_HINT_H */

@@ -2,6 +2,7 @@
 /* The input files of a load, rewritten (see sources.h). */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <glob.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -256,16 +257,26 @@ static int prepare(struct sources *s, const char *name, char *text,
 
 int sources_prepare(struct sources *s, const char *name, const char *text)
 {
-	char tmpl[] = "/tmp/nft-prefrag.XXXXXX", *path = NULL, *copy = strdup(text);
+	const char *tmpdir = getenv("TMPDIR");
+	char *tmpl = NULL, *path = NULL, *copy = strdup(text);
 	int ret;
 
-	if (!copy || !mkdtemp(tmpl)) {
+	/* TMPDIR: nftables.service runs us before /tmp may be writable. */
+	if (!tmpdir || !*tmpdir)
+		tmpdir = "/tmp";
+	if (!copy || asprintf(&tmpl, "%s/nft-prefrag.XXXXXX", tmpdir) < 0) {
 		free(copy);
-		perror("nft-prefrag: temporary directory");
 		return -1;
 	}
-	s->dir = strdup(tmpl);
-	if (!s->dir || asprintf(&path, "%s/input.nft", s->dir) < 0) {
+	if (!mkdtemp(tmpl)) {
+		fprintf(stderr, "nft-prefrag: cannot make a temporary directory in %s: %s\n",
+			tmpdir, strerror(errno));
+		free(tmpl);
+		free(copy);
+		return -1;
+	}
+	s->dir = tmpl;
+	if (asprintf(&path, "%s/input.nft", s->dir) < 0) {
 		free(copy);
 		return -1;
 	}

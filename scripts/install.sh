@@ -1,8 +1,9 @@
 #!/bin/sh
 # install.sh install|uninstall: what "make install" and "make uninstall" do.
 #
-# Installs the plugins, nft-prefrag, nf-prefrag (doctor), the man pages and
-# the modprobe.d file.
+# Installs the plugins, nft-prefrag, nf-prefrag (doctor), the man pages,
+# the modprobe.d file and a drop-in that makes nftables.service load
+# /etc/nftables.conf with nft-prefrag.
 # Our REJECT plugin replaces iptables' own; on Debian theirs is diverted
 # (dpkg-divert), so iptables upgrades leave ours in place.
 #
@@ -11,13 +12,15 @@
 # Both refuse while our Debian packages are installed: the files are theirs.
 # With DESTDIR (staging for a package) nothing is recorded or diverted.
 #
-# Environment: DESTDIR BUILD XTLIBDIR SBINDIR MANDIR (from the Makefile).
+# Environment: DESTDIR BUILD XTLIBDIR SBINDIR MANDIR UNITDIR (from the Makefile).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 MANIFEST=/var/lib/nf-prefrag/make-install.list
 : "${DESTDIR:=}" "${BUILD:=$top/build}" "${SBINDIR:=/usr/sbin}"
 : "${MANDIR:=/usr/share/man/man8}"
 : "${XTLIBDIR:=$(pkg-config --variable=xtlibdir xtables)}"
+# Debian 12: /lib/systemd/system; Debian 13: /usr/lib/systemd/system.
+: "${UNITDIR:=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)}"
 
 die() { echo "nf-prefrag: $*" >&2; exit 1; }
 
@@ -50,6 +53,12 @@ put() {	# put MODE SRC DST
 	record "file $3"
 }
 
+# systemd reads the nftables.service drop-in again (a package: its scripts).
+systemd_reload() {
+	[ -z "$DESTDIR" ] && [ -d /run/systemd/system ] || return 0
+	systemctl daemon-reload || true
+}
+
 do_install() {
 	refuse_if_packaged install
 	[ -n "$DESTDIR" ] || mkdir -p "$(dirname "$MANIFEST")"
@@ -72,6 +81,8 @@ do_install() {
 	put 0644 "$top/kernel/nf-prefrag.modprobe.conf" /etc/modprobe.d/nf-prefrag.conf
 	put 0644 "$BUILD/nf-prefrag.8" "$MANDIR/nf-prefrag.8"
 	put 0644 "$top/nft/nft-prefrag.8" "$MANDIR/nft-prefrag.8"
+	put 0644 "$top/nft/nftables.service.conf" "$UNITDIR/nftables.service.d/nf-prefrag.conf"
+	systemd_reload
 	[ -n "$DESTDIR" ] || echo "nf-prefrag: installed; make uninstall removes exactly what is listed in $MANIFEST"
 }
 
@@ -92,6 +103,8 @@ do_uninstall() {
 	done
 	rm -f "$MANIFEST"
 	rmdir "$(dirname "$MANIFEST")" 2>/dev/null || true
+	rmdir "$UNITDIR/nftables.service.d" 2>/dev/null || true
+	systemd_reload
 	echo "nf-prefrag: uninstalled"
 }
 

@@ -187,6 +187,20 @@ def boot_module_paths(kver):
     return order
 
 
+def decompress_module(src, dst):
+    """A module as insmod (busybox's) takes it: uncompressed."""
+    if src.endswith(".xz"):
+        with lzma.open(src) as fi, open(dst, "wb") as fo:
+            shutil.copyfileobj(fi, fo)
+    elif src.endswith(".zst"):
+        subprocess.run(["zstd", "-dqf", src, "-o", dst], check=True)
+    elif src.endswith(".gz"):
+        with gzip.open(src) as fi, open(dst, "wb") as fo:
+            shutil.copyfileobj(fi, fo)
+    else:
+        shutil.copy2(src, dst)
+
+
 def build_initramfs(kver, cache):
     out = os.path.join(cache, "initramfs.cpio.gz")
     init_src = os.path.join(HERE, "init")
@@ -204,16 +218,7 @@ def build_initramfs(kver, cache):
         for i, rel in enumerate(boot_module_paths(kver)):
             src = in_kernel_tree(f"/lib/modules/{kver}/{rel}")
             dst = os.path.join(root, "modules", f"{i:02d}-{module_name(rel)}.ko")
-            if rel.endswith(".xz"):
-                with lzma.open(src) as fi, open(dst, "wb") as fo:
-                    shutil.copyfileobj(fi, fo)
-            elif rel.endswith(".zst"):
-                subprocess.run(["zstd", "-dqf", src, "-o", dst], check=True)
-            elif rel.endswith(".gz"):
-                with gzip.open(src) as fi, open(dst, "wb") as fo:
-                    shutil.copyfileobj(fi, fo)
-            else:
-                shutil.copy2(src, dst)
+            decompress_module(src, dst)
             names.append(os.path.basename(dst))
         cpio = subprocess.run("find . | cpio -o -H newc --quiet", shell=True,
                               cwd=root, capture_output=True, check=True).stdout

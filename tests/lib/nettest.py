@@ -21,10 +21,13 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 TOP = os.environ.get("NF_PREFRAG_TOP") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-XTLIBDIR = os.path.join(TOP, "build", "libxt") + ":" + subprocess.run(
-    ["pkg-config", "--variable=xtlibdir", "xtables"],
-    capture_output=True, text=True).stdout.strip()
-os.environ["XTABLES_LIBDIR"] = XTLIBDIR
+# The build tree's plugins first, where there is one (not on a booted
+# gateway: it has the installed ones, and no pkg-config).
+if os.path.isdir(os.path.join(TOP, "build", "libxt")):
+    XTLIBDIR = os.path.join(TOP, "build", "libxt") + ":" + subprocess.run(
+        ["pkg-config", "--variable=xtlibdir", "xtables"],
+        capture_output=True, text=True).stdout.strip()
+    os.environ["XTABLES_LIBDIR"] = XTLIBDIR
 NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
 
 # A slower kernel (make check-debug: KASAN, lockdep) stretches every timeout
@@ -61,9 +64,12 @@ class CommandError(AssertionError):
 
 
 class Netns:
-    def __init__(self, name):
+    def __init__(self, name, here=False):
+        """here: this system's own namespace (PID 1's), named @name for
+        the while, not a new one: a booted gateway's rules live there."""
         self.name = name
-        subprocess.run(["ip", "netns", "add", name], check=True)
+        subprocess.run(["ip", "netns", "attach", name, "1"] if here else
+                       ["ip", "netns", "add", name], check=True)
         self.path = f"/run/netns/{name}"
         self.sh("ip link set lo up")
 
@@ -123,6 +129,7 @@ class Netns:
                 return {}
 
     def delete(self):
+        """(For PID 1's namespace, only its name goes.)"""
         subprocess.run(["ip", "netns", "del", self.name], check=False)
 
 

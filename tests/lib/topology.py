@@ -39,10 +39,12 @@ MTU = 1500
 class Gateways:
     RA_OUT, MID_A, MID_B, RB_OUT = "10.0.2.1", "10.0.2.2", "10.0.3.2", "10.0.3.1"
 
-    def __init__(self, prefix, drop_fragments):
+    def __init__(self, prefix, drop_fragments, here=()):
+        """here: the roles (say "ra") this system itself plays, in its own
+        namespace, with the rules it booted with."""
         n = self.ns = {}
         for name in ("ha", "ra", "mid", "rb", "hb"):
-            n[name] = Netns(f"{prefix}-{name}")
+            n[name] = Netns(f"{prefix}-{name}", here=name in here)
         self.ha, self.ra, self.mid, self.rb, self.hb = (
             n["ha"], n["ra"], n["mid"], n["rb"], n["hb"])
         veth(self.ha, "eth0", self.ra, "eth0")
@@ -119,10 +121,10 @@ class Tunnel(Gateways):
     HA6, RA_IN6, RB_IN6, HB6 = "fd00:1::2", "fd00:1::1", "fd00:4::1", "fd00:4::2"
 
     def __init__(self, prefix="t", mode="tunnel", drop_fragments=True, ipv6=False,
-                 keying="static"):
+                 keying="static", here=()):
         """keying "ike": no SAs or policies; an IKE daemon (tests/lib/ike.py)
         negotiates them for the hosts' subnets."""
-        super().__init__(prefix, drop_fragments)
+        super().__init__(prefix, drop_fragments, here)
         self.ha.sh(f"ip addr add {self.HA}/24 dev eth0 && "
                    f"ip route add default via {self.RA_IN}")
         self.hb.sh(f"ip addr add {self.HB}/24 dev eth0 && "

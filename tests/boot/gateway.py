@@ -1,0 +1,175 @@
+"""A gateway that boots Debian with systemd, as a user's does.
+
+GatewayRoot: a debootstrap'ed Debian root (tests/distro/debian_root.py)
+with systemd as PID 1, a kernel and its headers, DKMS, iptables, nftables,
+netfilter-persistent, and our packages installed with apt as the README
+says.  It lives in a host directory that the guest mounts read-write over
+9p: what the system writes is there at the next boot, so booting it again
+is a reboot.
+
+boot(): boots the root's own kernel (newest, or a named one), with an
+initramfs that mounts the root and starts systemd (tests/boot/init).  At
+the end of the boot nf-prefrag-boot-test.service runs this boot's command
+in /root/nf-prefrag (a copy of the project's tests) and powers off.  The
+run fails on any kernel report, as every guest run does (tests/guest/vm.py).
+"""
+import glob
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(TOP, "tests", "distro"))
+sys.path.insert(0, os.path.join(TOP, "tests", "guest"))
+from debian_root import DebianRoot  # noqa: E402
+import vm  # noqa: E402
+
+ROOTS = "/var/tmp/nf-prefrag/boot"
+# What a small gateway has: systemd and udev, a kernel with its headers (for
+# DKMS), both firewall front ends and their boot-time loaders.
+PACKAGES = ("systemd systemd-sysv udev dbus kmod procps iproute2 iputils-ping "
+            "ethtool tcpdump python3 iptables nftables netfilter-persistent "
+            "iptables-persistent linux-image-amd64 linux-headers-amd64 dkms")
+TEST_DIR = "/root/nf-prefrag"   # the project's tests, inside the root
+
+
+class GatewayRoot(DebianRoot):
+    def __init__(self, suite, debs, fresh=True):
+        """fresh=False: the root of an earlier run, our packages upgraded
+        (to try a change again without a new root)."""
+        super().__init__(os.path.join(ROOTS, suite), suite, fresh)
+        self.suite = suite
+        if fresh:
+            self.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
+                     f"apt-get install -y -qq --no-install-recommends {PACKAGES} >/dev/null")
+        self.install_debs(debs)
+        self.put(os.path.join(HERE, "nf-prefrag-boot-test"),
+                 "/usr/local/sbin/nf-prefrag-boot-test", 0o755)
+        self.put(os.path.join(HERE, "nf-prefrag-boot-test.service"),
+                 "/etc/systemd/system/nf-prefrag-boot-test.service", 0o644)
+        self.run("systemctl enable nf-prefrag-boot-test.service nftables.service "
+                 ">/dev/null 2>&1 && echo gateway > /etc/hostname && : > /etc/fstab")
+        self.refresh_tests()
+
+    def install_debs(self, debs):
+        """Our packages, as the README installs them (apt, local files)."""
+        self.run("rm -rf /tmp/debs && mkdir /tmp/debs")
+        for d in debs:
+            shutil.copy(d, os.path.join(self.path, "tmp/debs"))
+        self.run("cd /tmp/debs && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall "
+                 "./*.deb >/dev/null")
+
+    def put(self, src, dest, mode):
+        target = os.path.join(self.path, dest.lstrip("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy(src, target)
+        os.chmod(target, mode)
+
+    def write(self, dest, text):
+        with open(os.path.join(self.path, dest.lstrip("/")), "w") as f:
+            f.write(text)
+
+    def read(self, dest):
+        with open(os.path.join(self.path, dest.lstrip("/"))) as f:
+            return f.read()
+
+    def refresh_tests(self):
+        """The work tree's tests/ (what the boots run) in the root."""
+        target = os.path.join(self.path, TEST_DIR.lstrip("/"))
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(os.path.join(TOP, "tests"), os.path.join(target, "tests"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+
+    def kernels(self):
+        return sorted((os.path.basename(p)[len("vmlinuz-"):]
+                       for p in glob.glob(os.path.join(self.path, "boot/vmlinuz-*"))),
+                      key=vm.version_key)
+
+    def boot(self, command, kernel=None, append="", timeout=900, mem=1536):
+        """Boot, run @command at the end of the boot; returns its output.
+        Fails (AssertionError) on a non-zero status, a kernel report or a
+        boot that does not finish."""
+        self.unmount()  # the guest must see the root, not this host's /dev
+        try:
+            return boot(self.path, command, kernel or self.kernels()[-1], append,
+                        timeout, mem)
+        finally:
+            self._mount()
+
+
+def initramfs(root, kver, cache):
+    """busybox, tests/boot/init and the modules that reach a 9p root, from
+    the root's own kernel."""
+    vm.ROOT = root
+    out = os.path.join(cache, "initramfs.cpio.gz")
+    tree = tempfile.mkdtemp(prefix="initramfs.", dir=cache)
+    try:
+        for d in ("bin", "dev", "proc", "sys", "newroot", "modules"):
+            os.makedirs(os.path.join(tree, d))
+        shutil.copy2("/bin/busybox", os.path.join(tree, "bin/busybox"))
+        shutil.copy2(os.path.join(HERE, "init"), os.path.join(tree, "init"))
+        os.chmod(os.path.join(tree, "init"), 0o755)
+        for i, rel in enumerate(vm.boot_module_paths(kver)):
+            src = vm.in_kernel_tree(f"/lib/modules/{kver}/{rel}")
+            dst = os.path.join(tree, "modules", f"{i:02d}-{vm.module_name(rel)}.ko")
+            vm.decompress_module(src, dst)
+        cpio = subprocess.run("find . | cpio -o -H newc --quiet", shell=True, cwd=tree,
+                              capture_output=True, check=True).stdout
+        with gzip.open(out, "wb", compresslevel=1) as f:
+            f.write(cpio)
+    finally:
+        shutil.rmtree(tree)
+    return out
+
+
+def boot(root, command, kver, append="", timeout=900, mem=1536):
+    cache = tempfile.mkdtemp(prefix="nf-prefrag-boot.")
+    results = os.path.join(cache, "results")
+    os.makedirs(results)
+    vmlinux = vm.extract_vmlinux(os.path.join(root, f"boot/vmlinuz-{kver}"),
+                                 os.path.join(cache, "vmlinux"))
+    initrd = initramfs(root, kver, cache)
+    with open(os.path.join(results, "cmd.sh"), "w") as f:
+        f.write(command + "\n")
+    cmdline = ("console=ttyS0 loglevel=4 panic=-1 oops=panic panic_on_warn=1 "
+               "net.ifnames=0 systemd.show_status=error " + append).rstrip()
+    qemu = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "1",
+            "-m", str(mem), "-nodefaults", "-nographic", "-no-reboot",
+            "-kernel", vmlinux, "-initrd", initrd, "-append", cmdline,
+            "-serial", "stdio",
+            "-fsdev", f"local,id=r,path={root},security_model=passthrough,multidevs=remap",
+            "-device", "virtio-9p-pci,fsdev=r,mount_tag=hostroot",
+            "-fsdev", f"local,id=o,path={results},security_model=none",
+            "-device", "virtio-9p-pci,fsdev=o,mount_tag=results"]
+    started = time.monotonic()
+    console = os.path.join(cache, "console.log")
+    with open(console, "wb") as con:
+        try:
+            subprocess.run(qemu, stdout=con, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+    text = open(console, "rb").read().decode("utf-8", "replace")
+    out = ""
+    if os.path.exists(os.path.join(results, "out.log")):
+        out = open(os.path.join(results, "out.log"), errors="replace").read()
+    status = None
+    if os.path.exists(os.path.join(results, "status")):
+        status = int(open(os.path.join(results, "status")).read().strip() or 1)
+    bad = vm.kernel_reports(text, results)
+    elapsed = time.monotonic() - started
+    if timed_out or status != 0 or bad:
+        raise AssertionError(
+            f"boot of {root} ({kver}): "
+            f"{'timed out' if timed_out else f'status {status}'}, {elapsed:.0f} s; "
+            f"kernel reports: {bad[:20]}\n--- output\n{out[-6000:]}\n"
+            f"--- console (last lines; all in {console})\n{text[-4000:]}")
+    shutil.rmtree(cache, ignore_errors=True)
+    print(f"boot: {kver}, {elapsed:.0f} s", flush=True)
+    return out
