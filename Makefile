@@ -48,7 +48,7 @@ NFT_SYNTAX := libxt/nft_syntax.h
 SBINDIR   := /usr/sbin
 MANDIR    := /usr/share/man/man8
 
-all: modules plugins nft doctor
+all: modules plugins nft doctor updown
 
 setup:
 	sh scripts/install-deps.sh
@@ -60,6 +60,13 @@ $(BUILD)/nft/nft-prefrag: $(wildcard nft/*.c nft/*.h) $(MODULE_HINT) $(NFT_SYNTA
 		kernel/include/uapi/linux/netfilter/*.h debian/changelog
 	@mkdir -p $(dir $@)
 	$(CC) $(NFT_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(NFT_LIBS)
+
+# nf-prefrag-updown: PREFRAG for an SA while it is up, from an IKE daemon (updown/)
+updown: $(BUILD)/updown/nf-prefrag-updown
+
+$(BUILD)/updown/nf-prefrag-updown: $(wildcard updown/*.c) doctor/capture.c doctor/capture.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -I$(TOP)/doctor $(LDFLAGS) -o $@ $(filter %.c,$^)
 
 # nf-prefrag doctor: the admin's view of modules, counters and rules (doctor/)
 doctor: $(BUILD)/doctor/nf-prefrag
@@ -107,7 +114,7 @@ $(BUILD)/nf-prefrag.8: $(wildcard libxt/*.man) doctor/nf-prefrag.man
 # exactly those; both refuse to touch a system where our packages are.
 install uninstall: INSTALL_ENV = DESTDIR="$(DESTDIR)" BUILD="$(BUILD)" \
 	XTLIBDIR="$(XTLIBDIR)" SBINDIR="$(SBINDIR)" MANDIR="$(MANDIR)"
-install: plugins man nft doctor
+install: plugins man nft doctor updown
 	@$(INSTALL_ENV) sh scripts/install.sh install
 uninstall:
 	@$(INSTALL_ENV) sh scripts/install.sh uninstall
@@ -218,5 +225,5 @@ clean:
 		-o -name modules.order -o -name compat-probed.h -o -name '.*.d' \) -delete
 	rm -rf kernel/.tmp_versions
 
-.PHONY: all setup modules plugins nft doctor man install uninstall dkms-src dkms-install \
+.PHONY: all setup modules plugins nft doctor updown man install uninstall dkms-src dkms-install \
 	dkms-uninstall deb lint demo check check-boot check-matrix check-debug test-tools canary fuzz bench checkpatch clean

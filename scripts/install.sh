@@ -64,6 +64,7 @@ do_install() {
 	[ -n "$DESTDIR" ] || mkdir -p "$(dirname "$MANIFEST")"
 	put 0755 "$BUILD/nft/nft-prefrag" "$SBINDIR/nft-prefrag"
 	put 0755 "$BUILD/doctor/nf-prefrag" "$SBINDIR/nf-prefrag"
+	put 0755 "$BUILD/updown/nf-prefrag-updown" /usr/libexec/nf-prefrag/updown
 	put 0644 "$BUILD/libxt/libxt_PREFRAG.so" "$XTLIBDIR/libxt_PREFRAG.so"
 	put 0644 "$BUILD/libxt/libxt_CLEARDF.so" "$XTLIBDIR/libxt_CLEARDF.so"
 	for f in libipt_REJECT.so libip6t_REJECT.so; do
@@ -103,7 +104,7 @@ do_uninstall() {
 	done
 	rm -f "$MANIFEST"
 	rmdir "$(dirname "$MANIFEST")" 2>/dev/null || true
-	rmdir "$UNITDIR/nftables.service.d" 2>/dev/null || true
+	rmdir "$UNITDIR/nftables.service.d" /usr/libexec/nf-prefrag 2>/dev/null || true
 	systemd_reload
 	echo "nf-prefrag: uninstalled"
 }

@@ -209,3 +209,34 @@ echo "doctor: $(tr -d '\n' < /tmp/doctor.json)"
     ids = [f["id"] for f in report["findings"]]
     assert "module-signature-refused" in ids, report["findings"]
     assert "doctor exit 1" in out
+
+
+def test_a_new_kernel_gets_its_build_at_install_and_boots_with_the_rules(gateway):
+    """Debian 12 with 6.12 from backports (Debian 13: its newest from
+    backports): DKMS builds for it while apt installs it; booted, the rules
+    and traffic are as before and doctor finds nothing wrong.  Then the old
+    kernel goes, and nothing breaks.  (Last: it changes the root's kernels.)"""
+    gateway.write("/etc/nftables.conf", NFTABLES_CONF)
+    old = gateway.kernels()
+    release = gateway.read("/etc/apt/sources.list").split("\n")[0].split()
+    gateway.write("/etc/apt/sources.list.d/backports.list",
+                  f"deb {release[1]} {gateway.suite}-backports {' '.join(release[3:])}\n")
+    gateway.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+                f"-t {gateway.suite}-backports linux-image-amd64 linux-headers-amd64 >/dev/null")
+    new = [k for k in gateway.kernels() if k not in old]
+    assert len(new) == 1, (old, gateway.kernels())
+    status = gateway.run("dkms status nf-prefrag").stdout
+    assert f"{new[0]}, x86_64: installed" in status, status
+
+    state = on_gateway(gateway, "state", kernel=new[0])
+    assert state["kernel"] == new[0] and state["nftables"] == "active", state
+    assert "prefrag mtu auto" in state["ruleset"], state["ruleset"]
+    crosses(on_gateway(gateway, "traffic", kernel=new[0],
+                       before="nf-prefrag doctor || exit 12"))
+
+    gateway.run("DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "
+                + " ".join(f"linux-image-{k} linux-headers-{k}" for k in old) + " >/dev/null")
+    assert gateway.kernels() == new
+    state = on_gateway(gateway, "state")
+    assert state["nftables"] == "active" and "prefrag mtu auto" in state["ruleset"], state
+    assert state["failed_units"] == [""], state["failed_units"]

@@ -78,7 +78,7 @@ connections {{
                 mode = tunnel
                 esp_proposals = {esp}
                 start_action = {start_action}
-            }}
+{child_extra}            }}
         }}
     }}
 }}
@@ -232,10 +232,12 @@ class Charon(Daemon):
                 raise
 
     def configure(self, me, peer, local_ts, remote_ts, esp="aes128gcm16",
-                  start_action="none"):
-        """Write swanctl.conf for a gateway-to-gateway tunnel and load it."""
+                  start_action="none", child_extra=""):
+        """Write swanctl.conf for a gateway-to-gateway tunnel and load it.
+        child_extra: more lines for the child (an updown script)."""
         self.load(SWANCTL_CONF, me=me, peer=peer, local_ts=local_ts, remote_ts=remote_ts,
-                  esp=esp, start_action=start_action)
+                  esp=esp, start_action=start_action,
+                  child_extra=f"                {child_extra}\n" if child_extra else "")
 
     def load(self, template, **fields):
         """Write swanctl.conf from @template and load it."""
@@ -253,14 +255,14 @@ def traffic_selectors(gw):
     return "10.0.1.0/24", "10.0.4.0/24"
 
 
-def configure_gateways(gw, daemons, esp="aes128gcm16"):
+def configure_gateways(gw, daemons, esp="aes128gcm16", child_extra=""):
     """The tunnel between @gw's gateways (topology.Tunnel or Bridge, keying
     "ike") in (ra's, rb's) charon.  ra initiates, and its trap policy brings
     the tunnel back up on traffic whenever it is down (a restart of rb)."""
     ra, rb = daemons
     ra_ts, rb_ts = traffic_selectors(gw)
-    ra.configure(gw.RA_OUT, gw.RB_OUT, ra_ts, rb_ts, esp, "trap")
-    rb.configure(gw.RB_OUT, gw.RA_OUT, rb_ts, ra_ts, esp)
+    ra.configure(gw.RA_OUT, gw.RB_OUT, ra_ts, rb_ts, esp, "trap", child_extra)
+    rb.configure(gw.RB_OUT, gw.RA_OUT, rb_ts, ra_ts, esp, child_extra=child_extra)
 
 
 class Charons(list):
