@@ -1,11 +1,13 @@
 """Runs inside a booted gateway (tests/boot/gateway.py), as root, in the
 rules the system booted with.
 
-    on_gateway.py state     what an administrator looks at, as JSON: units,
+    on_gateway.py state     what an administrator looks at: units,
                             rulesets, modules
     on_gateway.py traffic   this system as gateway A of a tunnel whose path
                             drops fragments: 1500-byte datagrams from the
-                            host behind it must cross; prints JSON
+                            host behind it must cross
+
+Several may be named; one JSON object, keyed by them, is printed.
 """
 import json
 import os
@@ -66,4 +68,5 @@ def traffic():
 
 
 if __name__ == "__main__":
-    print(json.dumps({"state": state, "traffic": traffic}[sys.argv[1]]()))
+    what = {"state": state, "traffic": traffic}
+    print(json.dumps({name: what[name]() for name in sys.argv[1:]}))

@@ -54,28 +54,32 @@ table inet gateway {
 """
 
 
-# Our packages for SUITE (tests/check-boot.sh); or made here by make deb.
-DEBS = os.environ.get("NF_PREFRAG_BOOT_DEBS")
+# Our packages for SUITE (tests/check-boot.sh); or made here by make deb,
+# in a build directory of their own (CI runs this beside another make deb).
+BUILD = os.path.join(TOP, "build", "boot")
+DEBS = os.environ.get("NF_PREFRAG_BOOT_DEBS") or os.path.join(BUILD, "deb")
 
 
 def our_debs():
-    return [d for d in glob.glob(os.path.join(DEBS or os.path.join(TOP, "build", "deb"),
-                                              "*.deb"))
-            if "-dbgsym_" not in d]
+    return [d for d in glob.glob(os.path.join(DEBS, "*.deb")) if "-dbgsym_" not in d]
 
 
 @pytest.fixture(scope="module")
 def gateway():
-    if not DEBS:
-        subprocess.run(["make", "-s", "-C", TOP, "deb"], check=True, capture_output=True)
+    if not os.environ.get("NF_PREFRAG_BOOT_DEBS"):
+        subprocess.run(["make", "-s", "-C", TOP, "deb", f"BUILD={BUILD}"], check=True,
+                       capture_output=True)
     # NF_PREFRAG_BOOT_REUSE=1: the root of the last run (while developing).
     root = GatewayRoot(SUITE, our_debs(), fresh=not os.environ.get("NF_PREFRAG_BOOT_REUSE"))
     yield root
     root.unmount()
 
 
-def on_gateway(gw, what, before="", **kw):
-    out = gw.boot(f"{before}\n{ON_GATEWAY} {what}", **kw)
+def on_gateway(gw, what, before="", after="", **kw):
+    """Boot, run @before, look (on_gateway.py @what: "state", "traffic" or
+    both), run @after; what was seen, keyed by name."""
+    out = gw.boot(f"{before}\n{ON_GATEWAY} {what} > /tmp/seen.json || exit 13\n"
+                  f"{after}\ncat /tmp/seen.json", **kw)
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -93,19 +97,19 @@ def test_nftables_conf_with_our_statements_loads_at_boot_and_again_after_reboot(
     """The file loads whole at boot; `nft list ruleset > /etc/nftables.conf`
     (stock nft's listing) loads the same ruleset at the next boot."""
     gateway.write("/etc/nftables.conf", NFTABLES_CONF)
-    first = on_gateway(gateway, "state")
+    seen = on_gateway(gateway, "state traffic", after="nft list ruleset > /etc/nftables.conf")
+    first = seen["state"]
     assert first["nftables"] == "active", first["nftables_status"]
     assert "nft-prefrag -f /etc/nftables.conf" in first["nftables_exec"], first["nftables_exec"]
     for statement in ("prefrag mtu auto", "cleardf min-len 1400",
                       "reject with icmp frag-needed mtu 1400",
                       "reject with icmpv6 too-big mtu 1280", "vmap @by_port"):
         assert statement in first["ruleset"], first["ruleset"]
-    traffic = on_gateway(gateway, "traffic", before="nft list ruleset > /etc/nftables.conf")
-    crosses(traffic)
+    crosses(seen["traffic"])
     saved = gateway.read("/etc/nftables.conf")
     assert "prefrag mtu auto" in saved and "flush ruleset" not in saved, saved
 
-    second = on_gateway(gateway, "state")   # the reboot
+    second = on_gateway(gateway, "state")["state"]   # the reboot
     assert second["nftables"] == "active", second["nftables_status"]
     assert rules_of(second["ruleset"]) == rules_of(first["ruleset"])
     assert second["failed_units"] == [""], second["failed_units"]
@@ -140,7 +144,7 @@ EOF
     assert re.search(r"/etc/nftables.conf:\d+:\d+", out["status"]), out["status"]
 
     # Booting with the broken file: the unit fails, naming the line.
-    after = on_gateway(gateway, "state")
+    after = on_gateway(gateway, "state")["state"]
     assert after["nftables"] == "failed", after
     assert re.search(r"/etc/nftables.conf:\d+:\d+-\d+: Error", after["nftables_status"]), \
         after["nftables_status"]
@@ -158,7 +162,8 @@ ip6tables -A FORWARD -o eth9 -j REJECT --reject-with icmp6-pkt-too-big --reject-
 netfilter-persistent save
 """
     gateway.boot(rules)
-    after = on_gateway(gateway, "state")
+    seen = on_gateway(gateway, "state traffic")
+    after = seen["state"]
     assert after["persistent"] == "active", after
     for rule in ("-j PREFRAG --mtu auto", "-j CLEARDF --min-len 1400",
                  "--reject-with icmp-frag-needed --reject-mtu 1400"):
@@ -166,7 +171,7 @@ netfilter-persistent save
     for rule in ("-j PREFRAG --mtu 1280", "--reject-with icmp6-pkt-too-big --reject-mtu 1280"):
         assert rule in after["ip6tables"], after["ip6tables"]
     assert after["modules"] == ["nf_prefrag", "xt_CLEARDF", "xt_PREFRAG", "xt_REJECT_MTU"]
-    crosses(on_gateway(gateway, "traffic"))
+    crosses(seen["traffic"])
     gateway.run("rm -f /etc/iptables/rules.v4 /etc/iptables/rules.v6")
 
 
@@ -177,7 +182,7 @@ def test_removing_the_package_gives_nftables_service_back(gateway):
         gateway.write("/etc/nftables.conf", "#!/usr/sbin/nft -f\nflush ruleset\n"
                       "table inet t {\n chain c {\n  type filter hook forward priority 0;\n"
                       " }\n}\n")
-        after = on_gateway(gateway, "state")
+        after = on_gateway(gateway, "state")["state"]
         assert after["nftables"] == "active", after["nftables_status"]
         assert "argv[]=/usr/sbin/nft -f /etc/nftables.conf" in after["nftables_exec"], \
             after["nftables_exec"]
@@ -228,15 +233,16 @@ def test_a_new_kernel_gets_its_build_at_install_and_boots_with_the_rules(gateway
     status = gateway.run("dkms status nf-prefrag").stdout
     assert f"{new[0]}, x86_64: installed" in status, status
 
-    state = on_gateway(gateway, "state", kernel=new[0])
+    seen = on_gateway(gateway, "state traffic", kernel=new[0],
+                      before="nf-prefrag doctor || exit 12")
+    state = seen["state"]
     assert state["kernel"] == new[0] and state["nftables"] == "active", state
     assert "prefrag mtu auto" in state["ruleset"], state["ruleset"]
-    crosses(on_gateway(gateway, "traffic", kernel=new[0],
-                       before="nf-prefrag doctor || exit 12"))
+    crosses(seen["traffic"])
 
     gateway.run("DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "
                 + " ".join(f"linux-image-{k} linux-headers-{k}" for k in old) + " >/dev/null")
     assert gateway.kernels() == new
-    state = on_gateway(gateway, "state")
+    state = on_gateway(gateway, "state")["state"]
     assert state["nftables"] == "active" and "prefrag mtu auto" in state["ruleset"], state
     assert state["failed_units"] == [""], state["failed_units"]
