@@ -13,7 +13,7 @@ from ike_scenarios import (add_policy_rules, assert_no_esp_fragments, assert_siz
                            broken_pmtud_df_tcp_is_byte_exact, esp_spis,
                            full_size_packets_cross_only_with_prefrag,
                            nft_rule_with_rt_ipsec_exists, rekey_during_a_transfer)
-from nettest import capture, ping, scaled
+from nettest import TOP, capture, ping, scaled
 from topology import Tunnel
 
 pytestmark = pytest.mark.skipif(
@@ -21,17 +21,11 @@ pytestmark = pytest.mark.skipif(
     reason="libreswan is not installed (tests/run-libreswan.sh runs this in its own root)")
 
 # README, "Recipe: libreswan": when the rule must follow each tunnel (its
-# own MTU, or a firewall that is reloaded from elsewhere), pluto's updown
-# script adds it when the tunnel comes up and removes it when it goes.
-UPDOWN = """#!/bin/sh
-# leftupdown: PREFRAG for this tunnel's traffic while it is up.
-rule="POSTROUTING -s $PLUTO_MY_CLIENT -d $PLUTO_PEER_CLIENT -j PREFRAG --mtu auto"
-case "$PLUTO_VERB" in
-up-client) iptables -t mangle -A $rule ;;
-down-client) iptables -t mangle -D $rule ;;
-esac
-exit 0
-"""
+# own MTU, or a firewall that is reloaded from elsewhere), leftupdown runs
+# nf-prefrag-updown, which adds it when the tunnel comes up and removes it
+# when it goes.  pluto runs scripts through the shell with its environment:
+# the build tree's plugins are named (installed ones are found without).
+UPDOWN = os.path.join(TOP, "build", "updown", "nf-prefrag-updown")
 
 
 # Dead peer detection: a peer that lost its SAs (a restart) is given up on
@@ -88,20 +82,48 @@ def test_restart_of_one_side(ls):
     assert_sizes_cross(ls)
 
 
-def test_updown_script_adds_the_rule_while_the_tunnel_is_up(modules, tmp_path):
+def prefrag_rules(ns):
+    return [line for line in ns.sh("iptables -t mangle -S POSTROUTING").splitlines()
+            if "PREFRAG" in line]
+
+
+def test_updown_adds_the_rule_once_across_a_kill_and_removes_it(modules, tmp_path):
+    """leftupdown runs nf-prefrag-updown: one rule per gateway while the SA is
+    up; pluto killed with -9 (no "down") and started again brings the SA
+    back with one rule still; terminating it removes the rule."""
     t = Tunnel(prefix="lsu", keying="ike")
-    script = tmp_path / "prefrag-updown"
-    script.write_text(UPDOWN)
+    verbs = tmp_path / "verbs"
+    script = tmp_path / "log-verb"
+    script.write_text(f"#!/bin/sh\necho \"$PLUTO_VERB\" >> {verbs}\n")
     script.chmod(0o755)
+    updown = (f'    leftupdown="env XTABLES_LIBDIR={os.environ["XTABLES_LIBDIR"]} '
+              f'{UPDOWN} --mtu auto -- {script}"\n')
     try:
-        with libreswan_tunnel(t, extra=f"    leftupdown={script}\n") as daemons:
+        with libreswan_tunnel(t, extra=updown) as daemons:
             for r in t.routers():
-                assert "-j PREFRAG --mtu auto" in r.sh("iptables -t mangle -S POSTROUTING")
+                wait_for(lambda: len(prefrag_rules(r)) == 1, daemons)
             with capture(t.mid, "eth0", f"{tmp_path}/mid.pcap") as wire:
                 assert ping(t.ha, t.HB, 1472, count=3) == 0.0
+
+            daemons[0].proc.kill()
+            daemons[0].proc.wait()
+            ra = daemons.restart(0)
+            ra.configure(t.RA_OUT, t.RB_OUT, "10.0.1.0/24", "10.0.4.0/24",
+                         "aes_gcm128-null", "ondemand", updown)
+            ra.ipsec("whack", "--name", "gw", "--initiate")
+            wait_for(lambda: verbs.read_text().count("up-client") >= 3, daemons)
+            assert len(prefrag_rules(t.ra)) == 1, prefrag_rules(t.ra)
+
             daemons[0].ipsec("whack", "--name", "gw", "--terminate")
-            for r in t.routers():
-                assert "PREFRAG" not in r.sh("iptables -t mangle -S POSTROUTING")
+            wait_for(lambda: not prefrag_rules(t.ra), daemons)
+            assert "down-client" in verbs.read_text()
     finally:
         t.delete()
     assert_no_esp_fragments(wire)
+
+
+def wait_for(condition, daemons, seconds=30):
+    deadline = time.monotonic() + scaled(seconds)
+    while not condition():
+        assert time.monotonic() < deadline, "\n".join(d.log_text()[-2000:] for d in daemons)
+        time.sleep(0.2)
