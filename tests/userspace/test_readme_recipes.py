@@ -31,7 +31,7 @@ def test_strongswan_recipe_is_the_tested_configuration():
     swanctl, iptables, nft = readme_blocks("### Recipe: strongSwan (swanctl)")[:3]
     tested = ike.SWANCTL_CONF.format(
         me="10.0.2.1", peer="10.0.3.1", local_ts="10.0.1.0/24", remote_ts="10.0.4.0/24",
-        esp="aes128gcm16", start_action="trap", psk="...")
+        esp="aes128gcm16", start_action="trap", psk="...", child_extra="")
     assert normalized(swanctl) == normalized(tested)
     assert normalized(iptables) == ["iptables " + ike_scenarios.IPTABLES_RULE]
     assert normalized(nft) == normalized(ike_scenarios.NFT_RULES)
@@ -50,7 +50,15 @@ def test_libreswan_recipe_is_the_tested_configuration():
     assert normalized(conn) == normalized(tested)
     assert normalized(secrets) == normalized(ike.LIBRESWAN_SECRETS.format(
         me="10.0.2.1", peer="10.0.3.1", psk="..."))
-    assert normalized(updown) == normalized(test_ike_libreswan.UPDOWN)
+    # The hook the tests run (from the build tree, with the same options),
+    # where the packages install it.
+    installed = "/usr/libexec/nf-prefrag/updown"
+    assert installed in open(os.path.join(TOP, "scripts", "install.sh")).read()
+    assert normalized(updown)[1::2] == [
+        f"updown = {installed} --mtu auto",
+        f'leftupdown="{installed} --mtu auto -- ipsec _updown iptables"',
+        f'leftupdown="{installed} --mtu auto -- ipsec _updown"']
+    assert test_ike_libreswan.UPDOWN.endswith("/build/updown/nf-prefrag-updown")
 
 
 def test_tcp_recipe_is_the_tested_clamping_rule():
