@@ -137,7 +137,8 @@ copy_sources = rm -rf $(1) && mkdir -p $(1) && sh scripts/source-files.sh | \
 deb:
 	rm -rf $(BUILD)/deb
 	$(call copy_sources,$(BUILD)/deb/src)
-	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+	# (MAKEFLAGS: the package builds with its own BUILD, not the caller's.)
+	cd $(BUILD)/deb/src && MAKEFLAGS= dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
 		{ tail -40 ../build.log; exit 1; }
 	@ls $(BUILD)/deb/*.deb
 
