@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from ike import PLUTO, libreswan_tunnel
+from ike import PLUTO, libreswan_tunnel, said, updown_command, wait_until
 from ike_scenarios import (add_policy_rules, assert_no_esp_fragments, assert_sizes_cross,
                            broken_pmtud_df_tcp_is_byte_exact, esp_spis,
                            full_size_packets_cross_only_with_prefrag,
                            nft_rule_with_rt_ipsec_exists, rekey_during_a_transfer)
-from nettest import TOP, capture, ping, scaled
+from nettest import capture, ping, scaled
 from topology import Tunnel
 
 pytestmark = pytest.mark.skipif(
@@ -22,10 +22,8 @@ pytestmark = pytest.mark.skipif(
 
 # README, "Recipe: libreswan": when the rule must follow each tunnel (its
 # own MTU, or a firewall that is reloaded from elsewhere), leftupdown runs
-# nf-prefrag-updown, which adds it when the tunnel comes up and removes it
-# when it goes.  pluto runs scripts through the shell with its environment:
-# the build tree's plugins are named (installed ones are found without).
-UPDOWN = os.path.join(TOP, "build", "updown", "nf-prefrag-updown")
+# nf-prefrag-updown (ike.UPDOWN), which adds it when the tunnel comes up and
+# removes it when it goes.
 
 
 # Dead peer detection: a peer that lost its SAs (a restart) is given up on
@@ -92,16 +90,12 @@ def test_updown_adds_the_rule_once_across_a_kill_and_removes_it(modules, tmp_pat
     up; pluto killed with -9 (no "down") and started again brings the SA
     back with one rule still; terminating it removes the rule."""
     t = Tunnel(prefix="lsu", keying="ike")
-    verbs = tmp_path / "verbs"
-    script = tmp_path / "log-verb"
-    script.write_text(f"#!/bin/sh\necho \"$PLUTO_VERB\" >> {verbs}\n")
-    script.chmod(0o755)
-    updown = (f'    leftupdown="env XTABLES_LIBDIR={os.environ["XTABLES_LIBDIR"]} '
-              f'{UPDOWN} --mtu auto -- {script}"\n')
+    command, verbs = updown_command(str(tmp_path))
+    updown = f'    leftupdown="{command}"\n'
     try:
         with libreswan_tunnel(t, extra=updown) as daemons:
             for r in t.routers():
-                wait_for(lambda: len(prefrag_rules(r)) == 1, daemons)
+                wait_until(lambda: len(prefrag_rules(r)) == 1, daemons)
             with capture(t.mid, "eth0", f"{tmp_path}/mid.pcap") as wire:
                 assert ping(t.ha, t.HB, 1472, count=3) == 0.0
 
@@ -111,19 +105,13 @@ def test_updown_adds_the_rule_once_across_a_kill_and_removes_it(modules, tmp_pat
             ra.configure(t.RA_OUT, t.RB_OUT, "10.0.1.0/24", "10.0.4.0/24",
                          "aes_gcm128-null", "ondemand", updown)
             ra.ipsec("whack", "--name", "gw", "--initiate")
-            wait_for(lambda: verbs.read_text().count("up-client") >= 3, daemons)
+            wait_until(lambda: said(verbs).count("up-client") >= 3, daemons)
             assert len(prefrag_rules(t.ra)) == 1, prefrag_rules(t.ra)
 
             daemons[0].ipsec("whack", "--name", "gw", "--terminate")
-            wait_for(lambda: not prefrag_rules(t.ra), daemons)
-            assert "down-client" in verbs.read_text()
+            wait_until(lambda: not prefrag_rules(t.ra), daemons)
+            assert "down-client" in said(verbs)
     finally:
         t.delete()
     assert_no_esp_fragments(wire)
 
-
-def wait_for(condition, daemons, seconds=30):
-    deadline = time.monotonic() + scaled(seconds)
-    while not condition():
-        assert time.monotonic() < deadline, "\n".join(d.log_text()[-2000:] for d in daemons)
-        time.sleep(0.2)

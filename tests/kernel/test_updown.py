@@ -6,16 +6,14 @@ with the environment libreswan's pluto and strongSwan give a script, for
 IPv4 and IPv6 and for iptables and nft alike.  libreswan's own run:
 test_ike_libreswan.py."""
 import os
-import time
 
 import pytest
 
-from ike import Charons, configure_gateways
+from ike import UPDOWN, Charons, configure_gateways, said, updown_command, wait_until
 from ike_scenarios import assert_sizes_cross
-from nettest import NFT_PREFRAG, TOP, Netns, scaled
+from nettest import NFT_PREFRAG, Netns
 from topology import Tunnel
 
-UPDOWN = os.path.join(TOP, "build", "updown", "nf-prefrag-updown")
 V4 = {"PLUTO_CONNECTION": "gw-net", "PLUTO_MY_CLIENT": "10.0.1.0/24",
       "PLUTO_PEER_CLIENT": "10.0.4.0/24"}
 V6 = {"PLUTO_CONNECTION": "gw-net6", "PLUTO_MY_CLIENT": "fd00:1::/64",
@@ -108,13 +106,6 @@ def test_bad_use_is_refused_with_the_reason(ns):
     assert prefrag_rules(ns) == []
 
 
-def wait_until(condition, daemons, seconds=30):
-    deadline = time.monotonic() + scaled(seconds)
-    while not condition():
-        assert time.monotonic() < deadline, "\n".join(d.log_text()[-2000:] for d in daemons)
-        time.sleep(0.2)
-
-
 def test_charon_adds_the_rule_once_across_a_kill_and_removes_it_when_the_sa_goes(modules,
                                                                                  tmp_path):
     """swanctl.conf `updown = nf-prefrag-updown --mtu auto` on both gateways:
@@ -123,14 +114,8 @@ def test_charon_adds_the_rule_once_across_a_kill_and_removes_it_when_the_sa_goes
     back with one rule still; terminating the SA removes it."""
     t = Tunnel(prefix="ud", keying="ike")
     t.tmp = tmp_path  # captures (assert_sizes_cross)
-    verbs = tmp_path / "verbs"    # what charon said, through NEXT
-    script = tmp_path / "log-verb"
-    script.write_text(f"#!/bin/sh\necho \"$PLUTO_VERB\" >> {verbs}\n")
-    script.chmod(0o755)
-    # charon gives scripts an environment of its own: the build tree's
-    # plugins must be named (installed ones are found without).
-    extra = (f"updown = env XTABLES_LIBDIR={os.environ['XTABLES_LIBDIR']} "
-             f"{UPDOWN} --mtu auto -- {script}")
+    command, verbs = updown_command(str(tmp_path))
+    extra = f"updown = {command}"
     try:
         with Charons() as daemons:
             daemons.start(t.ra, "ra")
@@ -146,12 +131,12 @@ def test_charon_adds_the_rule_once_across_a_kill_and_removes_it_when_the_sa_goes
             daemons.restart(0)
             configure_gateways(t, daemons, child_extra=extra)
             daemons[0].initiate("net")    # a new SA: "up" again, no "down" before
-            wait_until(lambda: verbs.read_text().count("up-client") >= 3, daemons)
+            wait_until(lambda: said(verbs).count("up-client") >= 3, daemons)
             assert len(prefrag_rules(t.ra)) == 1, prefrag_rules(t.ra)
             assert_sizes_cross(t)
 
             daemons[0].swanctl("--terminate", "--child", "net")
             wait_until(lambda: not prefrag_rules(t.ra) and not prefrag_rules(t.rb), daemons)
-            assert "down-client" in verbs.read_text()
+            assert "down-client" in said(verbs)
     finally:
         t.delete()

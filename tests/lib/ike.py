@@ -409,3 +409,38 @@ def libreswan_tunnel(gw, esp="aes_gcm128-null", extra=""):
         ra.configure(gw.RA_OUT, gw.RB_OUT, ra_ts, rb_ts, esp, "ondemand", extra)
         ra.ipsec("whack", "--name", "gw", "--initiate")
         yield daemons
+
+
+# nf-prefrag-updown (updown/), as the build tree has it.
+UPDOWN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "build", "updown", "nf-prefrag-updown")
+
+
+def updown_command(workdir):
+    """(the hook's command line, the file of the verbs the daemon said).
+    The daemon's own script (NEXT) logs each verb.  Daemons give scripts an
+    environment of their own: the build tree's plugins are named (installed
+    ones are found without)."""
+    verbs = os.path.join(workdir, "verbs")
+    script = os.path.join(workdir, "log-verb")
+    with open(script, "w") as f:
+        f.write(f'#!/bin/sh\necho "$PLUTO_VERB" >> {verbs}\n')
+    os.chmod(script, 0o755)
+    return (f"env XTABLES_LIBDIR={os.environ['XTABLES_LIBDIR']} {UPDOWN} --mtu auto "
+            f"-- {script}", verbs)
+
+
+def said(verbs):
+    try:
+        with open(verbs) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def wait_until(condition, daemons, seconds=30):
+    """Until @condition() holds; fails with the daemons' logs."""
+    deadline = time.monotonic() + scaled(seconds)
+    while not condition():
+        assert time.monotonic() < deadline, "\n".join(d.log_text()[-2000:] for d in daemons)
+        time.sleep(0.2)

@@ -58,7 +58,7 @@ def test_libreswan_recipe_is_the_tested_configuration():
         f"updown = {installed} --mtu auto",
         f'leftupdown="{installed} --mtu auto -- ipsec _updown iptables"',
         f'leftupdown="{installed} --mtu auto -- ipsec _updown"']
-    assert test_ike_libreswan.UPDOWN.endswith("/build/updown/nf-prefrag-updown")
+    assert ike.UPDOWN.endswith("/build/updown/nf-prefrag-updown")
 
 
 def test_tcp_recipe_is_the_tested_clamping_rule():
