@@ -142,6 +142,11 @@ deb:
 		{ tail -40 ../build.log; exit 1; }
 	@ls $(BUILD)/deb/*.deb
 
+# Prebuilt modules for gateways without a compiler: one binary package per
+# kernel in KVERS (default: every kernel with headers here).
+deb-modules: modules
+	@for v in $(KVERS); do sh scripts/deb-modules.sh $$v $(BUILD)/deb-modules; done
+
 # lintian (pedantic, nothing may be reported) on the binary packages and on
 # a source package made from the same files.  (A Debian revision in the
 # version is for binary builds: the source format is native.)
@@ -227,4 +232,4 @@ clean:
 	rm -rf kernel/.tmp_versions
 
 .PHONY: all setup modules plugins nft doctor updown man install uninstall dkms-src dkms-install \
-	dkms-uninstall deb lint demo check check-boot check-matrix check-debug test-tools canary fuzz bench checkpatch clean
+	dkms-uninstall deb deb-modules lint demo check check-boot check-matrix check-debug test-tools canary fuzz bench checkpatch clean

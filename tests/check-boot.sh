@@ -6,7 +6,8 @@
 # built for that release (default: make deb here, which builds for this
 # machine's release).  The root is made afresh under /var/tmp/nf-prefrag/boot.
 # NF_PREFRAG_BOOT_SELECT: a pytest -k expression (CI leaves out the kernel
-# upgrade, which downloads and builds for a second kernel: make check-matrix).
+# upgrade and the prebuilt modules, which download a second kernel or set up
+# a second root: make check-matrix).
 set -eu
 cd "$(dirname "$0")/.."
 suite=${1:-bookworm}

@@ -15,7 +15,9 @@ run fails on any kernel report, as every guest run does (tests/guest/vm.py).
 """
 import glob
 import gzip
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,19 +36,24 @@ ROOTS = "/var/tmp/nf-prefrag/boot"
 # DKMS), both firewall front ends and their boot-time loaders.
 PACKAGES = ("systemd systemd-sysv udev dbus kmod procps iproute2 iputils-ping "
             "ethtool tcpdump python3 iptables nftables netfilter-persistent "
-            "iptables-persistent linux-image-amd64 linux-headers-amd64 dkms")
+            "iptables-persistent linux-image-amd64")
+# ...and what DKMS needs to build our modules there (not a fleet's gateway).
+BUILD_PACKAGES = "linux-headers-amd64 dkms"
 TEST_DIR = "/root/nf-prefrag"   # the project's tests, inside the root
 
 
 class GatewayRoot(DebianRoot):
-    def __init__(self, suite, debs, fresh=True):
+    def __init__(self, suite, debs, fresh=True, compiler=True, name=None):
         """fresh=False: the root of an earlier run, our packages upgraded
-        (to try a change again without a new root)."""
-        super().__init__(os.path.join(ROOTS, suite), suite, fresh)
+        (to try a change again without a new root).  compiler=False: no
+        headers, DKMS or compiler (a fleet's gateway: prebuilt modules).
+        name: the root's directory under ROOTS (default: @suite)."""
+        super().__init__(os.path.join(ROOTS, name or suite), suite, fresh)
         self.suite = suite
         if fresh:
+            packages = PACKAGES + (" " + BUILD_PACKAGES if compiler else "")
             self.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
-                     f"apt-get install -y -qq --no-install-recommends {PACKAGES} >/dev/null")
+                     f"apt-get install -y -qq --no-install-recommends {packages} >/dev/null")
         self.install_debs(debs)
         self.put(os.path.join(HERE, "nf-prefrag-boot-test"),
                  "/usr/local/sbin/nf-prefrag-boot-test", 0o755)
@@ -58,6 +65,8 @@ class GatewayRoot(DebianRoot):
 
     def install_debs(self, debs):
         """Our packages, as the README installs them (apt, local files)."""
+        if not debs:
+            return
         self.run("rm -rf /tmp/debs && mkdir /tmp/debs")
         for d in debs:
             shutil.copy(d, os.path.join(self.path, "tmp/debs"))
@@ -173,3 +182,70 @@ def boot(root, command, kver, append="", timeout=900, mem=1536):
     shutil.rmtree(cache, ignore_errors=True)
     print(f"boot: {kver}, {elapsed:.0f} s", flush=True)
     return out
+
+
+# ------------------------------------------------ what the boot tests share
+
+SUITE = os.environ.get("NF_PREFRAG_BOOT_SUITE", "bookworm")
+ON_GATEWAY = "python3 tests/boot/on_gateway.py"
+
+# What a gateway's /etc/nftables.conf holds: our statements among nft's
+# own, a named set and a verdict map.
+NFTABLES_CONF = """#!/usr/sbin/nft -f
+flush ruleset
+
+table inet gateway {
+	set tunnel_devices {
+		type ifname
+		elements = { "eth1" }
+	}
+
+	map by_port {
+		type inet_service : verdict
+		elements = { 22 : accept }
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		tcp dport vmap @by_port
+		oifname @tunnel_devices meta l4proto tcp cleardf min-len 1400
+	}
+
+	chain postrouting {
+		type filter hook postrouting priority mangle; policy accept;
+		rt ipsec exists counter prefrag mtu auto
+	}
+
+	chain too_big {
+		meta nfproto ipv4 reject with icmp frag-needed mtu 1400
+		meta nfproto ipv6 reject with icmpv6 too-big mtu 1280
+	}
+}
+"""
+
+
+# Our packages for SUITE (tests/check-boot.sh); or made by make deb in BUILD.
+BUILD = os.path.join(TOP, "build", "boot")
+DEBS = os.environ.get("NF_PREFRAG_BOOT_DEBS") or os.path.join(BUILD, "deb")
+
+
+def our_debs():
+    return [d for d in glob.glob(os.path.join(DEBS, "*.deb")) if "-dbgsym_" not in d]
+
+
+def on_gateway(gw, what, before="", after="", **kw):
+    """Boot, run @before, look (on_gateway.py @what: "state", "traffic" or
+    both), run @after; what was seen, keyed by name."""
+    out = gw.boot(f"{before}\n{ON_GATEWAY} {what} > /tmp/seen.json || exit 13\n"
+                  f"{after}\ncat /tmp/seen.json", **kw)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def rules_of(listing):
+    """A listing without what changes between boots: counters, handles."""
+    return re.sub(r"counter packets \d+ bytes \d+", "counter", listing)
+
+
+def crosses(traffic):
+    assert traffic["crossed"] == {"1400": True, "1472": True}, traffic
+    assert traffic["counters"].get("ipv4_packets_fragmented", 0) >= 1, traffic

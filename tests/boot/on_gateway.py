@@ -48,6 +48,7 @@ def state():
         "modules": sorted(m for m in ("nf_prefrag", "xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU")
                           if os.path.exists(f"/sys/module/{m}")),
         "dkms": sh("dkms status nf-prefrag"),
+        "module_file": sh("modinfo -n xt_PREFRAG"),
         "failed_units": sh("systemctl --failed --no-legend --plain").split("\n"),
     }
 

@@ -6,91 +6,12 @@ root is a reboot.  The rules are loaded the way administrators load them:
 nftables.service with /etc/nftables.conf, netfilter-persistent with
 /etc/iptables/rules.v4 and rules.v6.  Run on the host: make check-boot.
 """
-import glob
 import json
-import os
 import re
-import subprocess
 
 import pytest
 
-from gateway import TOP, GatewayRoot
-
-SUITE = os.environ.get("NF_PREFRAG_BOOT_SUITE", "bookworm")
-ON_GATEWAY = "python3 tests/boot/on_gateway.py"
-
-# What a gateway's /etc/nftables.conf holds: our statements among nft's
-# own, a named set and a verdict map.
-NFTABLES_CONF = """#!/usr/sbin/nft -f
-flush ruleset
-
-table inet gateway {
-	set tunnel_devices {
-		type ifname
-		elements = { "eth1" }
-	}
-
-	map by_port {
-		type inet_service : verdict
-		elements = { 22 : accept }
-	}
-
-	chain forward {
-		type filter hook forward priority filter; policy accept;
-		tcp dport vmap @by_port
-		oifname @tunnel_devices meta l4proto tcp cleardf min-len 1400
-	}
-
-	chain postrouting {
-		type filter hook postrouting priority mangle; policy accept;
-		rt ipsec exists counter prefrag mtu auto
-	}
-
-	chain too_big {
-		meta nfproto ipv4 reject with icmp frag-needed mtu 1400
-		meta nfproto ipv6 reject with icmpv6 too-big mtu 1280
-	}
-}
-"""
-
-
-# Our packages for SUITE (tests/check-boot.sh); or made here by make deb,
-# in a build directory of their own (CI runs this beside another make deb).
-BUILD = os.path.join(TOP, "build", "boot")
-DEBS = os.environ.get("NF_PREFRAG_BOOT_DEBS") or os.path.join(BUILD, "deb")
-
-
-def our_debs():
-    return [d for d in glob.glob(os.path.join(DEBS, "*.deb")) if "-dbgsym_" not in d]
-
-
-@pytest.fixture(scope="module")
-def gateway():
-    if not os.environ.get("NF_PREFRAG_BOOT_DEBS"):
-        subprocess.run(["make", "-s", "-C", TOP, "deb", f"BUILD={BUILD}"], check=True,
-                       capture_output=True)
-    # NF_PREFRAG_BOOT_REUSE=1: the root of the last run (while developing).
-    root = GatewayRoot(SUITE, our_debs(), fresh=not os.environ.get("NF_PREFRAG_BOOT_REUSE"))
-    yield root
-    root.unmount()
-
-
-def on_gateway(gw, what, before="", after="", **kw):
-    """Boot, run @before, look (on_gateway.py @what: "state", "traffic" or
-    both), run @after; what was seen, keyed by name."""
-    out = gw.boot(f"{before}\n{ON_GATEWAY} {what} > /tmp/seen.json || exit 13\n"
-                  f"{after}\ncat /tmp/seen.json", **kw)
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def rules_of(listing):
-    """A listing without what changes between boots: counters, handles."""
-    return re.sub(r"counter packets \d+ bytes \d+", "counter", listing)
-
-
-def crosses(traffic):
-    assert traffic["crossed"] == {"1400": True, "1472": True}, traffic
-    assert traffic["counters"].get("ipv4_packets_fragmented", 0) >= 1, traffic
+from gateway import NFTABLES_CONF, ON_GATEWAY, crosses, on_gateway, our_debs, rules_of
 
 
 def test_nftables_conf_with_our_statements_loads_at_boot_and_again_after_reboot(gateway):
