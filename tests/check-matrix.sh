@@ -30,6 +30,9 @@ boot() {
 $label: $result in $(( ($(date +%s) - started) / 60 )) min"
 }
 boot "Debian 12 gateway booted with systemd" bookworm
-boot "Debian 13 gateway booted with systemd" trixie /var/tmp/nf-prefrag/roots/trixie/src/build/deb
+# (The prebuilt-module test builds for the gateway's kernel with this
+# machine's headers: Debian 12's.)
+NF_PREFRAG_BOOT_SELECT="not prebuilt" \
+	boot "Debian 13 gateway booted with systemd" trixie /var/tmp/nf-prefrag/roots/trixie/src/build/deb
 echo "== matrix$summary"
 ! echo "$summary" | grep -q FAILED
