@@ -10,29 +10,21 @@ run() {
 	label=$1
 	shift
 	started=$(date +%s)
-	if env "$@" sh tests/run-tests.sh; then result=passed; else result=FAILED; fi
-	summary="$summary
-$label: $result in $(( ($(date +%s) - started) / 60 )) min"
-}
-bpo=$(ls /lib/modules | grep '^6\.12\.' | sort -V | tail -1)
-run "Debian 12 + $(ls /lib/modules | grep '^6\.1\.' | sort -V | tail -1)" NF_PREFRAG_FIRST_CONTACT=1
-run "Debian 12 + $bpo" NF_PREFRAG_FIRST_CONTACT=0 NF_PREFRAG_LIBRESWAN=0 NF_PREFRAG_KERNEL="$bpo"
-run "Debian 13 + its own kernel" NF_PREFRAG_ROOT=trixie
-run "Debian 13 + newest backports kernel" NF_PREFRAG_ROOT=trixie NF_PREFRAG_KERNEL=newest
-# Gateways booting with systemd (tests/boot/): Debian 12 with our packages
-# built here, Debian 13 with those its root built (run-in-root.sh's lint).
-boot() {
-	label=$1
-	shift
-	started=$(date +%s)
 	if env "$@"; then result=passed; else result=FAILED; fi
 	summary="$summary
 $label: $result in $(( ($(date +%s) - started) / 60 )) min"
 }
-boot "Debian 12 gateway booted with systemd" sh tests/check-boot.sh bookworm
+bpo=$(ls /lib/modules | grep '^6\.12\.' | sort -V | tail -1)
+run "Debian 12 + $(ls /lib/modules | grep '^6\.1\.' | sort -V | tail -1)" NF_PREFRAG_FIRST_CONTACT=1 sh tests/run-tests.sh
+run "Debian 12 + $bpo" NF_PREFRAG_FIRST_CONTACT=0 NF_PREFRAG_LIBRESWAN=0 NF_PREFRAG_KERNEL="$bpo" sh tests/run-tests.sh
+run "Debian 13 + its own kernel" NF_PREFRAG_ROOT=trixie sh tests/run-tests.sh
+run "Debian 13 + newest backports kernel" NF_PREFRAG_ROOT=trixie NF_PREFRAG_KERNEL=newest sh tests/run-tests.sh
+# Gateways booting with systemd (tests/boot/): Debian 12 with our packages
+# built here, Debian 13 with those its root built (run-in-root.sh's lint).
+run "Debian 12 gateway booted with systemd" sh tests/check-boot.sh bookworm
 # (The prebuilt-module test builds for the gateway's kernel with this
 # machine's headers: Debian 12's.)
-boot "Debian 13 gateway booted with systemd" NF_PREFRAG_BOOT_SELECT="not prebuilt" \
+run "Debian 13 gateway booted with systemd" NF_PREFRAG_BOOT_SELECT="not prebuilt" \
 	sh tests/check-boot.sh trixie /var/tmp/nf-prefrag/roots/trixie/src/build/deb
 echo "== matrix$summary"
 ! echo "$summary" | grep -q FAILED
