@@ -205,10 +205,14 @@ table inet gateway {
 		elements = { 22 : accept }
 	}
 
+	chain prerouting {
+		type filter hook prerouting priority mangle; policy accept;
+		iifname != @tunnel_devices meta l4proto tcp cleardf min-len 1400
+	}
+
 	chain forward {
 		type filter hook forward priority filter; policy accept;
 		tcp dport vmap @by_port
-		oifname @tunnel_devices meta l4proto tcp cleardf min-len 1400
 	}
 
 	chain postrouting {
