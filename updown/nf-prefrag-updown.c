@@ -286,6 +286,14 @@ static bool sa_from_environment(struct sa *sa)
 		fprintf(stderr, "nf-prefrag-updown: PLUTO_VERB, PLUTO_MY_CLIENT, PLUTO_PEER_CLIENT and PLUTO_CONNECTION must be set (run it from an IKE daemon's updown hook)\n");
 		return false;
 	}
+	/* They end up in rules (and an nft comment): nothing else may. */
+	if (strspn(sa->mine, "0123456789abcdefABCDEF:./") != strlen(sa->mine) ||
+	    strspn(sa->peer, "0123456789abcdefABCDEF:./") != strlen(sa->peer) ||
+	    strpbrk(sa->connection, "\"\\\n;#") || strlen(sa->connection) > 64) {
+		fprintf(stderr, "nf-prefrag-updown: refusing %s -> %s of connection \"%s\": not a subnet, or a name nft cannot hold\n",
+			sa->mine, sa->peer, sa->connection);
+		return false;
+	}
 	/* strongSwan says "-v6"; libreswan's addresses say it themselves. */
 	len = strlen(sa->verb);
 	sa->ipv6 = (len > strlen(v6) && !strcmp(sa->verb + len - strlen(v6), v6)) ||

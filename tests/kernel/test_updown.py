@@ -101,6 +101,8 @@ def test_the_daemons_own_script_runs_first_on_up_and_last_on_down(ns, tmp_path):
 def test_bad_use_is_refused_with_the_reason(ns):
     r = hook(ns, "up-client", V4, "--mtu", "big")
     assert r.returncode == 2 and '--mtu takes auto or a number, not "big"' in r.stderr
+    r = hook(ns, "up-client", {**V4, "PLUTO_CONNECTION": 'x" ; flush ruleset'}, "--nft")
+    assert r.returncode == 2 and "a name nft cannot hold" in r.stderr, r.stderr
     r = ns.run(f"env -i {UPDOWN}", check=False)
     assert r.returncode == 2 and "PLUTO_VERB" in r.stderr, r.stderr
     assert prefrag_rules(ns) == []
