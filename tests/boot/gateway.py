@@ -14,7 +14,6 @@ in /root/nf-prefrag (a copy of the project's tests) and powers off.  The
 run fails on any kernel report, as every guest run does (tests/guest/vm.py).
 """
 import glob
-import gzip
 import json
 import os
 import re
@@ -112,28 +111,9 @@ class GatewayRoot(DebianRoot):
 
 
 def initramfs(root, kver, cache):
-    """busybox, tests/boot/init and the modules that reach a 9p root, from
-    the root's own kernel."""
+    """vm.py's initramfs with tests/boot/init, from the root's own kernel."""
     vm.ROOT = root
-    out = os.path.join(cache, "initramfs.cpio.gz")
-    tree = tempfile.mkdtemp(prefix="initramfs.", dir=cache)
-    try:
-        for d in ("bin", "dev", "proc", "sys", "newroot", "modules"):
-            os.makedirs(os.path.join(tree, d))
-        shutil.copy2("/bin/busybox", os.path.join(tree, "bin/busybox"))
-        shutil.copy2(os.path.join(HERE, "init"), os.path.join(tree, "init"))
-        os.chmod(os.path.join(tree, "init"), 0o755)
-        for i, rel in enumerate(vm.boot_module_paths(kver)):
-            src = vm.in_kernel_tree(f"/lib/modules/{kver}/{rel}")
-            dst = os.path.join(tree, "modules", f"{i:02d}-{vm.module_name(rel)}.ko")
-            vm.decompress_module(src, dst)
-        cpio = subprocess.run("find . | cpio -o -H newc --quiet", shell=True, cwd=tree,
-                              capture_output=True, check=True).stdout
-        with gzip.open(out, "wb", compresslevel=1) as f:
-            f.write(cpio)
-    finally:
-        shutil.rmtree(tree)
-    return out
+    return vm.build_initramfs(kver, cache, os.path.join(HERE, "init"))
 
 
 def boot(root, command, kver, append="", timeout=900, mem=1536):

@@ -201,9 +201,10 @@ def decompress_module(src, dst):
         shutil.copy2(src, dst)
 
 
-def build_initramfs(kver, cache):
+def build_initramfs(kver, cache, init_src=os.path.join(HERE, "init")):
+    """busybox, @init_src as /init and the modules that reach a 9p root
+    (those of @kver), in @cache; kept while newer than @init_src."""
     out = os.path.join(cache, "initramfs.cpio.gz")
-    init_src = os.path.join(HERE, "init")
     if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(init_src):
         return out
     root = tempfile.mkdtemp(prefix="initramfs.", dir=cache)
@@ -214,12 +215,10 @@ def build_initramfs(kver, cache):
         shutil.copy2("/bin/busybox", os.path.join(root, "bin/busybox"))
         shutil.copy2(init_src, os.path.join(root, "init"))
         os.chmod(os.path.join(root, "init"), 0o755)
-        names = []
         for i, rel in enumerate(boot_module_paths(kver)):
             src = in_kernel_tree(f"/lib/modules/{kver}/{rel}")
             dst = os.path.join(root, "modules", f"{i:02d}-{module_name(rel)}.ko")
             decompress_module(src, dst)
-            names.append(os.path.basename(dst))
         cpio = subprocess.run("find . | cpio -o -H newc --quiet", shell=True,
                               cwd=root, capture_output=True, check=True).stdout
         tmp = f"{out}.{os.getpid()}.tmp"
