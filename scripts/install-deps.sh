@@ -9,13 +9,17 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 # The kernels of the matrix: the release's own, and a newer one from its
 # backports (Debian 12: 6.12; later releases: the newest backports has).
 # The kernel source: for checkpatch, the debug kernel and the selftests.
+# systemd's pkg-config file (where units go) left systemd for systemd-dev in
+# Debian 13.
 case $codename in
 bookworm)
 	KERNELS_BACKPORTS="${KERNELS_BACKPORTS-6.12}"
-	kernel_source=linux-source-6.1 ;;
+	kernel_source=linux-source-6.1
+	systemd_pc=systemd ;;
 *)
 	KERNELS_BACKPORTS="${KERNELS_BACKPORTS-newest}"
-	kernel_source=linux-source ;;
+	kernel_source=linux-source
+	systemd_pc=systemd-dev ;;
 esac
 src=/etc/apt/sources.list.d/debian.sources
 list=/etc/apt/sources.list
@@ -68,7 +72,7 @@ if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +720 2>/dev/null)" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-pkgs="build-essential pkg-config kmod bc flex bison libelf-dev libssl-dev
+pkgs="build-essential pkg-config $systemd_pc kmod bc flex bison libelf-dev libssl-dev
 	linux-image-amd64 linux-headers-amd64 $kernel_source
 	qemu-system-x86 busybox-static cpio xz-utils zstd
 	iptables nftables libxtables-dev libnftnl-dev libmnl-dev libnftables-dev
