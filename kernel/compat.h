@@ -17,6 +17,7 @@
 #include <net/net_namespace.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
+#include <net/tcp.h>
 #include "compat-probed.h"
 
 /* skb_gso_segment() moved out of netdevice.h (6.4). */
@@ -102,6 +103,11 @@ nf_prefrag_ip6_fragment(struct net *net, struct sock *sk, struct sk_buff *skb,
 #define NF_PREFRAG_GSO_TCP_CWR	SKB_GSO_TCP_ACCECN
 #else
 #define NF_PREFRAG_GSO_TCP_CWR	SKB_GSO_TCP_ECN
+#endif
+
+/* RFC 5925's TCP-AO option: named by the kernel since TCP-AO (6.7). */
+#ifndef TCPOPT_AO
+#define TCPOPT_AO	29
 #endif
 
 #endif /* _NF_PREFRAG_COMPAT_H */

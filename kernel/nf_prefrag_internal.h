@@ -51,6 +51,10 @@ struct nf_prefrag_family {
 	 * where the family needs them (IPv4 without DF).  0 or -ENOMEM.
 	 */
 	int	(*tcp_resegmented)(struct sk_buff *skb, struct net *net);
+	/* As __tcp_v4_send_check() or __tcp_v6_send_check(): the
+	 * pseudo-header sum of @len bytes of TCP in its checksum field.
+	 */
+	void	(*tcp_send_check)(struct sk_buff *skb, unsigned int len);
 };
 
 /*
@@ -60,20 +64,36 @@ struct nf_prefrag_family {
  */
 bool nf_prefrag_left_whole(u8 family, struct sk_buff *skb, struct net *net,
 			   bool encrypted);
+/* The GSO aggregate @skb in segments, or NULL (dropped and counted). */
+struct sk_buff *nf_prefrag_gso_segment(const struct nf_prefrag_family *family,
+				       struct sk_buff *skb,
+				       const struct nf_hook_state *state);
+/*
+ * Every packet of the list @segs sent; those too big for @mtu through
+ * @cut, which cuts and sends them.
+ */
+void nf_prefrag_send(const struct nf_prefrag_family *family,
+		     struct sk_buff *segs, unsigned int mtu,
+		     const struct nf_hook_state *state,
+		     void (*cut)(const struct nf_prefrag_family *family,
+				 struct sk_buff *skb, unsigned int mtu,
+				 const struct nf_hook_state *state));
 void nf_prefrag_output(const struct nf_prefrag_family *family,
 		       struct sk_buff *skb, unsigned int mtu,
 		       const struct nf_hook_state *state);
 
 /*
  * nf_prefrag_tcp.c: "tcp segment" for a TCP packet too big for @mtu, its
- * TCP header at @thoff.  False when it cannot be re-segmented (it is left
- * to the rule's DF policy and the fragmenter), else true with the hook's
- * *verdict.
+ * TCP header at @thoff.  Whether it can be re-segmented (else it is left to
+ * the rule's DF policy and the fragmenter); then doing it, which gives the
+ * hook's verdict.
  */
-bool nf_prefrag_tcp_segment(const struct nf_prefrag_family *family,
-			    struct sk_buff *skb, unsigned int thoff,
-			    unsigned int mtu, const struct nf_hook_state *state,
-			    unsigned int *verdict);
+bool nf_prefrag_tcp_can_segment(const struct nf_prefrag_family *family,
+				struct sk_buff *skb, unsigned int thoff,
+				unsigned int mtu);
+unsigned int nf_prefrag_tcp_segment(const struct nf_prefrag_family *family,
+				    struct sk_buff *skb, unsigned int mtu,
+				    const struct nf_hook_state *state);
 
 /* The POSTROUTING hook functions, one per family. */
 unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,

@@ -133,12 +133,20 @@ static int nf_prefrag_ipv4_tcp_resegmented(struct sk_buff *skb, struct net *net)
 	return nf_prefrag_ipv4_renew_id(skb, net, false);
 }
 
+static void nf_prefrag_ipv4_tcp_send_check(struct sk_buff *skb,
+					   unsigned int len)
+{
+	tcp_hdr(skb)->check = ~tcp_v4_check(len, ip_hdr(skb)->saddr,
+					    ip_hdr(skb)->daddr, 0);
+}
+
 /* ip_do_fragment() cuts to min(route MTU, frag_max_size), DF or not. */
 static const struct nf_prefrag_family nf_prefrag_ipv4_family = {
 	.nfproto		= NFPROTO_IPV4,
 	.fragment		= ip_do_fragment,
 	.set_frag_max_size	= nf_prefrag_ipv4_set_frag_max_size,
 	.gso_tcp_type		= SKB_GSO_TCPV4,
+	.tcp_send_check		= nf_prefrag_ipv4_tcp_send_check,
 	.tcp_resegmented	= nf_prefrag_ipv4_tcp_resegmented,
 };
 
@@ -164,9 +172,10 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 
 	if (stamp.flags & NF_PREFRAG_STAMP_TCP_SEGMENT) {
 		thoff = nf_prefrag_ipv4_tcp_offset(skb);
-		if (thoff && nf_prefrag_tcp_segment(&nf_prefrag_ipv4_family, skb,
-						    thoff, mtu, state, &verdict))
-			return verdict;
+		if (thoff && nf_prefrag_tcp_can_segment(&nf_prefrag_ipv4_family,
+							skb, thoff, mtu))
+			return nf_prefrag_tcp_segment(&nf_prefrag_ipv4_family,
+						      skb, mtu, state);
 	}
 
 	mtu = nf_prefrag_ipv4_fragment_mtu(skb, mtu);

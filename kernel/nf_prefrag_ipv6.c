@@ -9,6 +9,7 @@
  */
 #include <linux/ipv6.h>
 #include <linux/netfilter_ipv6.h>
+#include <net/ip6_checksum.h>
 #include <net/ipv6.h>
 #include "nf_prefrag_internal.h"
 
@@ -75,11 +76,19 @@ static int nf_prefrag_ipv6_fragment(struct net *net, struct sock *sk,
 	return nf_prefrag_ip6_fragment(net, sk, skb, output);
 }
 
+static void nf_prefrag_ipv6_tcp_send_check(struct sk_buff *skb,
+					   unsigned int len)
+{
+	tcp_hdr(skb)->check = ~tcp_v6_check(len, &ipv6_hdr(skb)->saddr,
+					    &ipv6_hdr(skb)->daddr, 0);
+}
+
 static const struct nf_prefrag_family nf_prefrag_ipv6_family = {
 	.nfproto		= NFPROTO_IPV6,
 	.fragment		= nf_prefrag_ipv6_fragment,
 	.set_frag_max_size	= nf_prefrag_ipv6_set_frag_max_size,
 	.gso_tcp_type		= SKB_GSO_TCPV6,
+	.tcp_send_check		= nf_prefrag_ipv6_tcp_send_check,
 };
 
 unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
@@ -109,9 +118,10 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 
 	if (stamp.flags & NF_PREFRAG_STAMP_TCP_SEGMENT) {
 		thoff = nf_prefrag_ipv6_tcp_offset(skb);
-		if (thoff && nf_prefrag_tcp_segment(&nf_prefrag_ipv6_family, skb,
-						    thoff, mtu, state, &verdict))
-			return verdict;
+		if (thoff && nf_prefrag_tcp_can_segment(&nf_prefrag_ipv6_family,
+							skb, thoff, mtu))
+			return nf_prefrag_tcp_segment(&nf_prefrag_ipv6_family,
+						      skb, mtu, state);
 	}
 
 	/* Only the source may fragment: ignore_df is set on packets of local

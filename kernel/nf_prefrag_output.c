@@ -68,38 +68,66 @@ static void nf_prefrag_cut(const struct nf_prefrag_family *family,
 		nf_prefrag_count(net, family->nfproto, NF_PREFRAG_ERRORS, 1);
 }
 
+/*
+ * Software segmentation as ip_finish_output_gso() does it for a device with
+ * scatter-gather and checksum offload: segments share the aggregate's
+ * pages, and their checksums stay partial, for xfrm_output(), the device or
+ * the fragmenter to complete (all three do): one copy of the data less.
+ */
+struct sk_buff *nf_prefrag_gso_segment(const struct nf_prefrag_family *family,
+				       struct sk_buff *skb,
+				       const struct nf_hook_state *state)
+{
+	struct sk_buff *segs = skb_gso_segment(skb, NETIF_F_SG | NETIF_F_HW_CSUM);
+
+	if (IS_ERR_OR_NULL(segs)) {
+		kfree_skb(skb);
+		nf_prefrag_count(state->net, family->nfproto, NF_PREFRAG_ERRORS, 1);
+		return NULL;
+	}
+	consume_skb(skb);
+	return segs;
+}
+
+void nf_prefrag_send(const struct nf_prefrag_family *family,
+		     struct sk_buff *segs, unsigned int mtu,
+		     const struct nf_hook_state *state,
+		     void (*cut)(const struct nf_prefrag_family *family,
+				 struct sk_buff *skb, unsigned int mtu,
+				 const struct nf_hook_state *state))
+{
+	struct sk_buff *seg, *next;
+
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		if (seg->len > mtu && cut) {
+			cut(family, seg, mtu, state);
+			continue;
+		}
+		/* Our MTU must not stay on it: ip_finish_output() would cut
+		 * the encrypted packet to it.
+		 */
+		family->set_frag_max_size(seg, 0);
+		state->okfn(state->net, state->sk, seg);
+	}
+}
+
 void nf_prefrag_output(const struct nf_prefrag_family *family,
 		       struct sk_buff *skb, unsigned int mtu,
 		       const struct nf_hook_state *state)
 {
-	struct sk_buff *segs, *seg, *next;
+	struct sk_buff *segs;
 
 	if (!skb_is_gso(skb)) {
 		nf_prefrag_cut(family, skb, mtu, state);
 		return;
 	}
-
-	/* As ip_finish_output_gso() with a device that has them: segments
-	 * share the aggregate's pages, and their checksums are left to
-	 * xfrm_output(), the device, or the fragmenter (which all resolve
-	 * CHECKSUM_PARTIAL): one copy of the data less.
-	 */
-	segs = skb_gso_segment(skb, NETIF_F_SG | NETIF_F_HW_CSUM);
-	if (IS_ERR_OR_NULL(segs)) {
-		kfree_skb(skb);
-		nf_prefrag_count(state->net, family->nfproto, NF_PREFRAG_ERRORS, 1);
+	/* Segmented first: fragmenting an aggregate is a bad offload. */
+	segs = nf_prefrag_gso_segment(family, skb, state);
+	if (!segs)
 		return;
-	}
-	consume_skb(skb);
 	nf_prefrag_count(state->net, family->nfproto, NF_PREFRAG_GSO_SEGMENTED, 1);
-
-	skb_list_walk_safe(segs, seg, next) {
-		skb_mark_not_on_list(seg);
-		if (seg->len <= mtu)
-			state->okfn(state->net, state->sk, seg);
-		else
-			nf_prefrag_cut(family, seg, mtu, state);
-	}
+	nf_prefrag_send(family, segs, mtu, state, nf_prefrag_cut);
 }
 
 /*

@@ -15,41 +15,31 @@
  *  - URG: the GSO engine copies the urgent pointer into every segment,
  *    where it must point at the same byte, or be cleared past it.
  */
-#include <linux/ipv6.h>
+#include <linux/netfilter.h>
 #include <linux/tcp.h>
-#include <net/checksum.h>
-#include <net/ip6_checksum.h>
 #include <net/tcp.h>
 #include "nf_prefrag_internal.h"
 
 /*
- * The smallest segments we make: the kernel's own floor for an MSS.  One
- * packet in can then never become more than a segment per TCP_MIN_MSS
- * bytes out, whatever MTU a sender's tiny fragments or a small route
- * suggest; below it the packet is fragmented instead, as without the rule.
+ * Bytes every segment repeats: the network header up to the end of the TCP
+ * options, pulled into the linear part by nf_prefrag_tcp_can_segment().
  */
-#define NF_PREFRAG_TCP_MIN_MSS	TCP_MIN_MSS
-
-/* RFC 5925: TCP-AO; its signature, as TCP-MD5's, covers the segment. */
-#define NF_PREFRAG_TCPOPT_AO	29
+static unsigned int nf_prefrag_tcp_mss(const struct sk_buff *skb,
+				       unsigned int mtu)
+{
+	return mtu - skb_network_header_len(skb) - tcp_hdrlen(skb);
+}
 
 /*
  * Options that must not be copied into smaller segments: signatures
- * (TCP-MD5: BGP sessions) the receiver would find wrong; malformed options
- * are left alone.
+ * (TCP-MD5: BGP sessions; TCP-AO) the receiver would find wrong; malformed
+ * options are left alone too.
  */
-static bool nf_prefrag_tcp_options_forbid(const struct sk_buff *skb,
-					  unsigned int thoff, unsigned int thlen)
+static bool nf_prefrag_tcp_options_forbid(const struct sk_buff *skb)
 {
-	unsigned int i, len = thlen - sizeof(struct tcphdr);
-	u8 buf[MAX_TCP_OPTION_SPACE];
-	const u8 *opt;
+	unsigned int i, len = tcp_optlen(skb);
+	const u8 *opt = (const u8 *)(tcp_hdr(skb) + 1);
 
-	if (!len)
-		return false;
-	opt = skb_header_pointer(skb, thoff + sizeof(struct tcphdr), len, buf);
-	if (!opt)
-		return true;
 	for (i = 0; i < len;) {
 		switch (opt[i]) {
 		case TCPOPT_EOL:
@@ -58,7 +48,7 @@ static bool nf_prefrag_tcp_options_forbid(const struct sk_buff *skb,
 			i++;
 			continue;
 		case TCPOPT_MD5SIG:
-		case NF_PREFRAG_TCPOPT_AO:
+		case TCPOPT_AO:
 			return true;
 		}
 		if (i + 1 >= len || opt[i + 1] < 2)
@@ -68,137 +58,112 @@ static bool nf_prefrag_tcp_options_forbid(const struct sk_buff *skb,
 	return false;
 }
 
-/* The sum of the pseudo-header for @len bytes of TCP. */
-static __wsum nf_prefrag_tcp_pseudo_sum(const struct nf_prefrag_family *family,
-					const struct sk_buff *skb,
-					unsigned int len)
-{
-	const struct ipv6hdr *ip6h;
-	const struct iphdr *iph;
-
-	if (family->nfproto == NFPROTO_IPV6) {
-		ip6h = ipv6_hdr(skb);
-		return ~csum_unfold(csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr,
-						    len, IPPROTO_TCP, 0));
-	}
-	iph = ip_hdr(skb);
-	return csum_tcpudp_nofold(iph->saddr, iph->daddr, len, IPPROTO_TCP, 0);
-}
-
 /*
  * The GSO engine writes each segment's checksum from the pseudo-header sum;
  * a packet whose checksum nobody checked must not come out with good ones.
+ * A partial checksum must be TCP's own, not an outer header's.
  */
 static bool nf_prefrag_tcp_csum_ok(const struct nf_prefrag_family *family,
-				   struct sk_buff *skb, unsigned int thoff)
+				   struct sk_buff *skb)
 {
-	unsigned int len = skb->len - thoff;
+	if (skb->ip_summed == CHECKSUM_PARTIAL)
+		return skb_checksum_start_offset(skb) == skb_transport_offset(skb);
+	return !nf_checksum(skb, NF_INET_POST_ROUTING, skb_transport_offset(skb),
+			    IPPROTO_TCP, family->nfproto);
+}
 
-	switch (skb->ip_summed) {
-	case CHECKSUM_PARTIAL:
-		return skb_checksum_start_offset(skb) == thoff;
-	case CHECKSUM_UNNECESSARY:
-		return true;
-	}
-	return !csum_fold(csum_add(skb_checksum(skb, thoff, len, 0),
-				   nf_prefrag_tcp_pseudo_sum(family, skb, len)));
+bool nf_prefrag_tcp_can_segment(const struct nf_prefrag_family *family,
+				struct sk_buff *skb, unsigned int thoff,
+				unsigned int mtu)
+{
+	const struct tcphdr *th;
+	unsigned int thlen;
+
+	if (skb_is_gso(skb) &&
+	    (skb->encapsulation ||
+	     !(skb_shinfo(skb)->gso_type & family->gso_tcp_type)))
+		return false;
+
+	/* Pulled once here: every later step reads the header in place. */
+	if (!pskb_may_pull(skb, thoff + sizeof(*th)))
+		return false;
+	thlen = ((struct tcphdr *)(skb->data + thoff))->doff * 4;
+	if (thlen < sizeof(*th) || !pskb_may_pull(skb, thoff + thlen))
+		return false;
+	skb_set_transport_header(skb, thoff);
+	th = tcp_hdr(skb);
+
+	/* SYN and RST belong on one segment only.  No segment is made
+	 * smaller than the kernel's own floor for an MSS: one packet in never
+	 * becomes more than a segment per TCP_MIN_MSS bytes, whatever MTU a
+	 * sender's tiny fragments or a small route suggest; below it the
+	 * packet is fragmented, as without the rule.
+	 */
+	if (th->syn || th->rst || skb->len <= thoff + thlen ||
+	    mtu < skb_network_header_len(skb) + thlen + TCP_MIN_MSS ||
+	    nf_prefrag_tcp_options_forbid(skb))
+		return false;
+	if (skb_is_gso(skb))
+		return nf_prefrag_tcp_mss(skb, mtu) < skb_shinfo(skb)->gso_size;
+	return nf_prefrag_tcp_csum_ok(family, skb);
 }
 
 /* Relabel @skb as a GSO packet of @mss-byte segments. */
 static int nf_prefrag_tcp_resize(const struct nf_prefrag_family *family,
-				 struct sk_buff *skb, unsigned int thoff,
-				 unsigned int thlen, unsigned int mss)
+				 struct sk_buff *skb, unsigned int mss)
 {
-	unsigned int len = skb->len - thoff;
+	unsigned int len = skb->len - skb_transport_offset(skb);
 	struct skb_shared_info *shinfo;
-	struct tcphdr *th;
 
 	/* A clone shares skb_shared_info: a local socket's (TCP counts its
 	 * segments from gso_size), or a packet tap's.  Devices that segment
 	 * want every header in the linear part.
 	 */
 	if (skb_unclone(skb, GFP_ATOMIC) ||
-	    skb_ensure_writable(skb, thoff + thlen))
+	    skb_ensure_writable(skb, skb_transport_offset(skb) + tcp_hdrlen(skb)))
 		return -ENOMEM;
 	shinfo = skb_shinfo(skb);
-	th = (struct tcphdr *)(skb->data + thoff);
 
-	if (!skb_is_gso(skb)) {
-		skb_set_transport_header(skb, thoff);
+	if (skb_is_gso(skb)) {
+		skb_decrease_gso_size(shinfo, shinfo->gso_size - mss);
+	} else {
 		if (skb->ip_summed != CHECKSUM_PARTIAL) {
-			th->check = ~csum_fold(nf_prefrag_tcp_pseudo_sum(family, skb, len));
-			skb->ip_summed = CHECKSUM_PARTIAL;
-			skb->csum_start = skb_transport_header(skb) - skb->head;
-			skb->csum_offset = offsetof(struct tcphdr, check);
+			family->tcp_send_check(skb, len);
+			if (!skb_partial_csum_set(skb, skb_transport_offset(skb),
+						  offsetof(struct tcphdr, check)))
+				return -EINVAL;
 		}
 		shinfo->gso_type = family->gso_tcp_type;
-		if (th->cwr)
+		if (tcp_hdr(skb)->cwr)
 			shinfo->gso_type |= NF_PREFRAG_GSO_TCP_CWR;
+		shinfo->gso_size = mss;
 	}
-	shinfo->gso_size = mss;
-	shinfo->gso_segs = DIV_ROUND_UP(len - thlen, mss);
+	shinfo->gso_segs = DIV_ROUND_UP(len - tcp_hdrlen(skb), mss);
 	/* Our MTU must not stay on it: the ESP packets would be cut to it. */
 	family->set_frag_max_size(skb, 0);
 	return 0;
 }
 
-enum nf_prefrag_tcp_fit {
-	NF_PREFRAG_TCP_UNFIT,		/* may not be re-segmented: cut it */
-	NF_PREFRAG_TCP_RESIZED,		/* a GSO packet whose segments fit now */
-	NF_PREFRAG_TCP_CUT_HERE,	/* steal it, nf_prefrag_tcp_output() */
-	NF_PREFRAG_TCP_NO_MEMORY,	/* drop it */
-};
-
-static enum nf_prefrag_tcp_fit
-nf_prefrag_tcp_fit(const struct nf_prefrag_family *family, struct sk_buff *skb,
-		   struct net *net, unsigned int thoff, unsigned int mtu)
+/*
+ * Relabelled for segments of @mtu, with IDs of their own where the family
+ * needs them: the segments are new packets, the IDs that count up from the
+ * sender's belong to its next packets.
+ */
+static int nf_prefrag_tcp_resegment(const struct nf_prefrag_family *family,
+				    struct sk_buff *skb, unsigned int mtu,
+				    struct net *net)
 {
-	unsigned int thlen, hlen;
-	const struct tcphdr *th;
-	bool urg;
+	int err = nf_prefrag_tcp_resize(family, skb, nf_prefrag_tcp_mss(skb, mtu));
 
-	if (skb_is_gso(skb) &&
-	    (skb->encapsulation ||
-	     !(skb_shinfo(skb)->gso_type & family->gso_tcp_type)))
-		return NF_PREFRAG_TCP_UNFIT;
-
-	/* Pulled once here: every later step reads the header in place. */
-	if (!pskb_may_pull(skb, thoff + sizeof(*th)))
-		return NF_PREFRAG_TCP_UNFIT;
-	thlen = ((struct tcphdr *)(skb->data + thoff))->doff * 4;
-	if (thlen < sizeof(*th) || !pskb_may_pull(skb, thoff + thlen))
-		return NF_PREFRAG_TCP_UNFIT;
-	th = (const struct tcphdr *)(skb->data + thoff);
-	hlen = thoff - skb_network_offset(skb) + thlen;
-	urg = th->urg;	/* th may point into a head that is about to move */
-	/* SYN and RST belong on one segment only. */
-	if (th->syn || th->rst || skb->len <= thoff + thlen ||
-	    mtu < hlen + NF_PREFRAG_TCP_MIN_MSS ||
-	    nf_prefrag_tcp_options_forbid(skb, thoff, thlen))
-		return NF_PREFRAG_TCP_UNFIT;
-	if (!skb_is_gso(skb) && !nf_prefrag_tcp_csum_ok(family, skb, thoff))
-		return NF_PREFRAG_TCP_UNFIT;
-
-	if (skb_has_frag_list(skb)) {
-		if (skb_is_gso(skb))
-			return NF_PREFRAG_TCP_CUT_HERE;
-		/* Reassembled by defrag: its pieces have no common size. */
-		if (skb_linearize(skb))
-			return NF_PREFRAG_TCP_NO_MEMORY;
-	}
-	if (urg)
-		return NF_PREFRAG_TCP_CUT_HERE;
-
-	if (nf_prefrag_tcp_resize(family, skb, thoff, thlen, mtu - hlen))
-		return NF_PREFRAG_TCP_NO_MEMORY;
-	nf_prefrag_count(net, family->nfproto, NF_PREFRAG_TCP_SEGMENTED, 1);
-	return NF_PREFRAG_TCP_RESIZED;
+	if (!err && family->tcp_resegmented)
+		err = family->tcp_resegmented(skb, net);
+	return err;
 }
 
 /* Each segment's urgent pointer at the first one's byte, or none past it. */
-static void nf_prefrag_tcp_fix_urg(struct sk_buff *segs, unsigned int thoff)
+static void nf_prefrag_tcp_fix_urg(struct sk_buff *segs)
 {
-	struct tcphdr *th = (struct tcphdr *)(segs->data + thoff);
+	struct tcphdr *th = tcp_hdr(segs);
 	u32 urg_end = ntohl(th->seq) + ntohs(th->urg_ptr);
 	struct sk_buff *seg;
 
@@ -207,7 +172,7 @@ static void nf_prefrag_tcp_fix_urg(struct sk_buff *segs, unsigned int thoff)
 		__be32 old_flags;
 		__be16 old_ptr;
 
-		th = (struct tcphdr *)(seg->data + thoff);
+		th = tcp_hdr(seg);
 		left = urg_end - ntohl(th->seq);
 		old_flags = tcp_flag_word(th);
 		old_ptr = th->urg_ptr;
@@ -224,121 +189,62 @@ static void nf_prefrag_tcp_fix_urg(struct sk_buff *segs, unsigned int thoff)
 	}
 }
 
-static void nf_prefrag_tcp_send(const struct nf_prefrag_family *family,
-				struct sk_buff *segs,
-				const struct nf_hook_state *state)
-{
-	struct sk_buff *seg, *next;
-
-	skb_list_walk_safe(segs, seg, next) {
-		skb_mark_not_on_list(seg);
-		family->set_frag_max_size(seg, 0);
-		state->okfn(state->net, state->sk, seg);
-	}
-}
-
-/* Software segmentation, checksums complete (they may be headed into IPsec). */
-static struct sk_buff *nf_prefrag_tcp_gso_segment(struct sk_buff *skb,
-						  const struct nf_hook_state *state,
-						  u8 nfproto)
-{
-	struct sk_buff *segs = skb_gso_segment(skb, 0);
-
-	if (IS_ERR_OR_NULL(segs)) {
-		kfree_skb(skb);
-		nf_prefrag_count(state->net, nfproto, NF_PREFRAG_ERRORS, 1);
-		return NULL;
-	}
-	consume_skb(skb);
-	return segs;
-}
-
-/* A segment that does not fit, without a frag_list: cut to fit and send. */
+/* A segment too big for @mtu, without a frag_list: cut here and sent. */
 static void nf_prefrag_tcp_cut(const struct nf_prefrag_family *family,
-			       struct sk_buff *skb, unsigned int thoff,
-			       unsigned int mtu,
+			       struct sk_buff *skb, unsigned int mtu,
 			       const struct nf_hook_state *state)
 {
-	unsigned int thlen = tcp_hdrlen(skb);
-	unsigned int hlen = thoff - skb_network_offset(skb) + thlen;
 	struct sk_buff *segs;
 
-	/* Its segments are new packets: IDs of their own, not the ones that
-	 * count up from the sender's (its next packets have those).
-	 */
-	if (nf_prefrag_tcp_resize(family, skb, thoff, thlen, mtu - hlen) ||
-	    (family->tcp_resegmented &&
-	     family->tcp_resegmented(skb, state->net))) {
+	if (nf_prefrag_tcp_resegment(family, skb, mtu, state->net)) {
 		kfree_skb(skb);
 		nf_prefrag_count(state->net, family->nfproto,
 				 NF_PREFRAG_ERRORS, 1);
 		return;
 	}
-	segs = nf_prefrag_tcp_gso_segment(skb, state, family->nfproto);
+	segs = nf_prefrag_gso_segment(family, skb, state);
 	if (!segs)
 		return;
 	if (tcp_hdr(segs)->urg)
-		nf_prefrag_tcp_fix_urg(segs, thoff);
-	nf_prefrag_tcp_send(family, segs, state);
+		nf_prefrag_tcp_fix_urg(segs);
+	nf_prefrag_send(family, segs, mtu, state, NULL);
 }
 
-static void nf_prefrag_tcp_output(const struct nf_prefrag_family *family,
-				  struct sk_buff *skb, unsigned int thoff,
-				  unsigned int mtu,
-				  const struct nf_hook_state *state)
-{
-	struct sk_buff *segs, *seg, *next;
-
-	nf_prefrag_count(state->net, family->nfproto, NF_PREFRAG_TCP_SEGMENTED, 1);
-	skb_set_transport_header(skb, thoff);
-	if (!skb_has_frag_list(skb)) {
-		nf_prefrag_tcp_cut(family, skb, thoff, mtu, state);
-		return;
-	}
-
-	/* At its own gso_size first: the boundaries its frag_list has. */
-	segs = nf_prefrag_tcp_gso_segment(skb, state, family->nfproto);
-	if (!segs)
-		return;
-	skb_list_walk_safe(segs, seg, next) {
-		skb_mark_not_on_list(seg);
-		if (seg->len <= mtu) {
-			family->set_frag_max_size(seg, 0);
-			state->okfn(state->net, state->sk, seg);
-		} else {
-			nf_prefrag_tcp_cut(family, seg, thoff, mtu, state);
-		}
-	}
-}
-
-bool nf_prefrag_tcp_segment(const struct nf_prefrag_family *family,
-			    struct sk_buff *skb, unsigned int thoff,
-			    unsigned int mtu, const struct nf_hook_state *state,
-			    unsigned int *verdict)
+unsigned int nf_prefrag_tcp_segment(const struct nf_prefrag_family *family,
+				    struct sk_buff *skb, unsigned int mtu,
+				    const struct nf_hook_state *state)
 {
 	struct net *net = state->net;
+	struct sk_buff *segs;
+	unsigned int verdict;
 
-	switch (nf_prefrag_tcp_fit(family, skb, net, thoff, mtu)) {
-	case NF_PREFRAG_TCP_UNFIT:
-		return false;
-	case NF_PREFRAG_TCP_RESIZED:
-		*verdict = NF_ACCEPT;
-		if (!family->tcp_resegmented ||
-		    !family->tcp_resegmented(skb, net))
-			return true;
-		break;
-	case NF_PREFRAG_TCP_CUT_HERE:
-		/* The confirm hook will not see the packet we steal. */
-		*verdict = nf_prefrag_ct_confirm(skb, thoff, state);
-		if (*verdict != NF_ACCEPT)
-			return true;
-		nf_prefrag_tcp_output(family, skb, thoff, mtu, state);
-		*verdict = NF_STOLEN;
-		return true;
-	case NF_PREFRAG_TCP_NO_MEMORY:
-		break;
+	/* Reassembled by defrag: its pieces have no common size. */
+	if (skb_has_frag_list(skb) && !skb_is_gso(skb) && skb_linearize(skb))
+		goto drop;
+
+	if (!skb_has_frag_list(skb) && !tcp_hdr(skb)->urg) {
+		if (nf_prefrag_tcp_resegment(family, skb, mtu, net))
+			goto drop;
+		nf_prefrag_count(net, family->nfproto, NF_PREFRAG_TCP_SEGMENTED, 1);
+		return NF_ACCEPT;
 	}
+
+	/* Cut here.  The confirm hook will not see the packet we steal. */
+	verdict = nf_prefrag_ct_confirm(skb, skb_transport_offset(skb), state);
+	if (verdict != NF_ACCEPT)
+		return verdict;
+	nf_prefrag_count(net, family->nfproto, NF_PREFRAG_TCP_SEGMENTED, 1);
+	if (!skb_has_frag_list(skb)) {
+		nf_prefrag_tcp_cut(family, skb, mtu, state);
+		return NF_STOLEN;
+	}
+	/* At its own gso_size first: the boundaries its frag_list has. */
+	segs = nf_prefrag_gso_segment(family, skb, state);
+	if (segs)
+		nf_prefrag_send(family, segs, mtu, state, nf_prefrag_tcp_cut);
+	return NF_STOLEN;
+
+drop:
 	nf_prefrag_count(net, family->nfproto, NF_PREFRAG_ERRORS, 1);
-	*verdict = NF_DROP;
-	return true;
+	return NF_DROP;
 }
