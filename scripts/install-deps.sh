@@ -73,7 +73,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 pkgs="build-essential pkg-config $systemd_pc kmod bc flex bison libelf-dev libssl-dev
-	linux-image-amd64 linux-headers-amd64 $kernel_source
+	$kernel_source
 	qemu-system-x86 busybox-static cpio xz-utils zstd
 	iptables nftables libxtables-dev libnftnl-dev libmnl-dev libnftables-dev
 	iproute2 ethtool tcpdump iputils-ping netcat-openbsd socat
@@ -87,26 +87,62 @@ for p in $pkgs; do
 done
 [ -z "$missing" ] || apt-get install -y -qq --no-install-recommends $missing
 
+# The guest's kernels.  Their headers are installed (modules build against
+# them); their images are only unpacked, with their modules, into a cache
+# (dpkg-deb): never installed, so that set-up leaves this machine's /boot,
+# initramfs and boot loader as they were (tests/guest/vm.py boots them).
+KERNELS=/var/tmp/nf-prefrag/kernels
+
+# install_headers PACKAGE [SUITE]
+install_headers() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' ||
+		apt-get install -y -qq --no-install-recommends "$1${2:+/$2}"
+}
+
+# The versioned headers package a metapackage (linux-headers-amd64) names.
+named_by() {
+	dpkg-query -W -f='${Depends}' "$1" | sed -n 's/^\(linux-headers-[^ ,]*\).*/\1/p'
+}
+
+# unpack_image HEADERS: the image of the same kernel and version, in the cache.
+unpack_image() {
+	rel=${1#linux-headers-}
+	[ -e "$KERNELS/boot/vmlinuz-$rel" ] && return 0
+	ver=$(dpkg-query -W -f='${Version}' "$1")
+	tmp=$(mktemp -d)
+	chown _apt "$tmp" 2>/dev/null || true
+	(cd "$tmp" && apt-get download -qq "linux-image-$rel=$ver") ||
+		{ rm -rf "$tmp"; echo "install-deps: cannot download linux-image-$rel $ver" >&2; exit 1; }
+	mkdir -p "$KERNELS/lib/modules"
+	dpkg-deb -x "$tmp"/linux-image-*.deb "$tmp/image"
+	# Debian 13's kernels ship their modules under /usr.
+	for d in "$tmp/image/lib/modules/$rel" "$tmp/image/usr/lib/modules/$rel"; do
+		[ -d "$d" ] && { rm -rf "$KERNELS/lib/modules/$rel"; mv "$d" "$KERNELS/lib/modules/"; }
+	done
+	mkdir -p "$KERNELS/boot"
+	mv "$tmp/image/boot/vmlinuz-$rel" "$KERNELS/boot/"	# last: the cache's mark
+	rm -rf "$tmp"
+}
+
+# The release's own kernel.
+install_headers linux-headers-amd64
+unpack_image "$(named_by linux-headers-amd64)"
 # Newer kernels: from backports, or wherever the release carries them now
 # (bookworm's security suite has 6.12 as well): apt takes the one there is.
 for v in $KERNELS_BACKPORTS; do
 	if [ "$v" = newest ]; then
-		# The versioned packages the backports metapackages name, taken
-		# (with what they need) from backports alone: the release's own
-		# kernel and metapackages stay as they are.
-		for p in linux-image linux-headers; do
-			pkg=$(apt-cache -t "$codename-backports" depends "$p-amd64" 2>/dev/null |
-				sed -n "s/^  Depends: \($p-[0-9][^ ]*-amd64\)$/\1/p" | head -1)
-			[ -n "$pkg" ] || { echo "install-deps: no $p-amd64 in $codename-backports" >&2; exit 1; }
-			dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
-				apt-get install -y -qq --no-install-recommends "$pkg/$codename-backports"
-		done
-		continue
+		# The versioned package the backports metapackage names, taken
+		# (with what it needs) from backports alone: the release's own
+		# headers and metapackages stay as they are.
+		pkg=$(apt-cache -t "$codename-backports" depends linux-headers-amd64 2>/dev/null |
+			sed -n "s/^  Depends: \(linux-headers-[0-9][^ ]*-amd64\)$/\1/p" | head -1)
+		[ -n "$pkg" ] || { echo "install-deps: no linux-headers-amd64 in $codename-backports" >&2; exit 1; }
+		install_headers "$pkg" "$codename-backports"
+	else
+		install_headers "linux-headers-$v-amd64"
+		pkg=$(named_by "linux-headers-$v-amd64")
 	fi
-	for p in "linux-image-$v-amd64" "linux-headers-$v-amd64"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-			apt-get install -y -qq --no-install-recommends "$p"
-	done
+	unpack_image "$pkg"
 done
 # iptables' source, for its iptables-test.py and xlate-test.py harnesses and
 # its own REJECT .t files.

@@ -6,8 +6,10 @@
 # built for that release (default: make deb here, which builds for this
 # machine's release).  The root is made afresh under /var/tmp/nf-prefrag/boot.
 # NF_PREFRAG_BOOT_SELECT: a pytest -k expression (CI leaves out the kernel
-# upgrade and the prebuilt modules, which download a second kernel or set up
-# a second root: make check-matrix).
+# upgrade, the prebuilt modules, firewalld and the Debian 12 -> 13 upgrade,
+# which download a second kernel or a release, or set up a root of their
+# own: make check-matrix).  NF_PREFRAG_UPGRADE_DEBS: our Debian 13 packages, for the
+# upgrade (tests/boot/test_dist_upgrade.py).
 set -eu
 cd "$(dirname "$0")/.."
 suite=${1:-bookworm}

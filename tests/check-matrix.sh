@@ -20,11 +20,14 @@ run "Debian 12 + $bpo" NF_PREFRAG_FIRST_CONTACT=0 NF_PREFRAG_LIBRESWAN=0 NF_PREF
 run "Debian 13 + its own kernel" NF_PREFRAG_ROOT=trixie sh tests/run-tests.sh
 run "Debian 13 + newest backports kernel" NF_PREFRAG_ROOT=trixie NF_PREFRAG_KERNEL=newest sh tests/run-tests.sh
 # Gateways booting with systemd (tests/boot/): Debian 12 with our packages
-# built here, Debian 13 with those its root built (run-in-root.sh's lint).
-run "Debian 12 gateway booted with systemd" sh tests/check-boot.sh bookworm
+# built here, upgraded to Debian 13 with those the Debian 13 root built
+# (run-in-root.sh's lint); Debian 13 with those.
+debian13_debs=/var/tmp/nf-prefrag/roots/trixie/src/build/deb
+run "Debian 12 gateway booted with systemd" NF_PREFRAG_UPGRADE_DEBS="$debian13_debs" \
+	sh tests/check-boot.sh bookworm
 # (The prebuilt-module test builds for the gateway's kernel with this
 # machine's headers: Debian 12's.)
-run "Debian 13 gateway booted with systemd" NF_PREFRAG_BOOT_SELECT="not prebuilt" \
-	sh tests/check-boot.sh trixie /var/tmp/nf-prefrag/roots/trixie/src/build/deb
+run "Debian 13 gateway booted with systemd" NF_PREFRAG_BOOT_SELECT="not prebuilt and not dist_upgrade" \
+	sh tests/check-boot.sh trixie "$debian13_debs"
 echo "== matrix$summary"
 ! echo "$summary" | grep -q FAILED

@@ -57,11 +57,22 @@ def root():
         r.remove()
 
 
+def boot_state(root):
+    """What decides how the machine boots: /boot, the kernel images dpkg
+    has installed, and the boot loader's configuration."""
+    return root.run("ls -la /boot /etc/default/grub* 2>&1; "
+                    "dpkg-query -W -f='${Package} ${Status}\\n' 'linux-image*' 'grub*' 2>&1; true").stdout
+
+
 def test_readme_first_command_on_a_fresh_machine(root):
     first = readme_block("## Two commands")[0]
     assert first == "make setup demo"
+    boot_before = boot_state(root)
     out = root.run(f"cd {WORK} && {first}", timeout=3000).stdout
     assert "Demo done." in out, out[-3000:]
+    # Set-up leaves how the machine boots alone: the guest's kernels are
+    # unpacked into a cache, not installed.
+    assert boot_state(root) == boot_before
     root.run(f"cd {WORK} && make")
 
 

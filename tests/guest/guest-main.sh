@@ -22,17 +22,18 @@ ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 hostname guest
 ip link set lo up
-# Our modules and the kernel's, resolved by the host's depmod; unless the
-# root has them installed already (vm.py --installed: the packages' DKMS
-# build and modprobe.d file).
+# The kernel's modules and ours (or, vm.py --installed, those the root's
+# packages installed: DKMS's build), resolved by the host's depmod; none
+# when the root's own installed kernel has them all already.
 if [ -n "${NF_PREFRAG_MODTREE:-}" ]; then
-	# (absent from the root for a kernel of vm.py --kernel-tree)
+	# (absent from the root for a kernel it does not have installed)
 	mkdir -p /run/nf-prefrag-kmods "/lib/modules/$(uname -r)"
 	mount --bind "/lib/modules/$(uname -r)" /run/nf-prefrag-kmods
 	mount --bind "$NF_PREFRAG_MODTREE" "/lib/modules/$(uname -r)"
-	# As the packages install it: REJECT revision 1 loads with ipt_REJECT.
-	cp "$NF_PREFRAG_TOP/kernel/nf-prefrag.modprobe.conf" /etc/modprobe.d/nf-prefrag.conf
 fi
+# As the packages install it: REJECT revision 1 loads with ipt_REJECT.
+[ -n "${NF_PREFRAG_INSTALLED:-}" ] ||
+	cp "$NF_PREFRAG_TOP/kernel/nf-prefrag.modprobe.conf" /etc/modprobe.d/nf-prefrag.conf
 # Loaded on first use they cost seconds under TCG; load them up front.
 modprobe -a veth xfrm_user esp4 esp6 aesni_intel gcm ctr ghash_clmulni_intel \
 	seqiv nf_conntrack 2>/dev/null

@@ -30,8 +30,11 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 # The guest's root file system: this machine's, or with --root another
 # Debian tree (a debootstrap'ed one with our packages installed).
 ROOT = "/"
-# Where the kernel (/boot, /lib/modules) comes from: the root's, or with
-# --kernel-tree one built elsewhere (scripts/debug-kernel.sh).
+# Where the kernel (/boot, /lib/modules) comes from: the cache of Debian's
+# images in the root (make setup unpacks them there: scripts/install-deps.sh),
+# the root's own installed kernels, or with --kernel-tree one built elsewhere
+# (scripts/debug-kernel.sh).
+KERNEL_CACHE = "/var/tmp/nf-prefrag/kernels"
 KERNEL_TREE = None
 
 
@@ -109,6 +112,25 @@ def kernel_versions():
     return sorted(os.listdir(in_kernel_tree("/lib/modules")))
 
 
+def has_kernel(tree, kver):
+    """@kver boots from @tree (None: the root) and has headers to build
+    against, in the tree (a debug kernel's) or installed in the root."""
+    def at(path):
+        return os.path.join(tree, path.lstrip("/")) if tree else in_root(path)
+    return os.path.exists(at(f"/boot/vmlinuz-{kver}")) and \
+        (os.path.exists(at(f"/lib/modules/{kver}/build")) or
+         os.path.exists(in_root(f"/lib/modules/{kver}/build")))
+
+
+def choose_kernel_tree(kver=None):
+    """Where @kver (or, without it, the default kernel) comes from: the
+    cache if it has it, else the root."""
+    cache = in_root(KERNEL_CACHE)
+    if kver:
+        return cache if has_kernel(cache, kver) else None
+    return cache if os.path.isdir(os.path.join(cache, "boot")) else None
+
+
 def version_key(release):
     return [int(n) for n in re.findall(r"\d+", release)]
 
@@ -116,12 +138,12 @@ def version_key(release):
 def default_kernel():
     """The release's own kernel (the oldest series with an image and headers:
     6.1 on Debian 12, the one CI must pass), its newest build."""
-    vers = sorted((v for v in kernel_versions()
-                   if os.path.exists(in_kernel_tree(f"/boot/vmlinuz-{v}")) and
-                   os.path.exists(in_kernel_tree(f"/lib/modules/{v}/build"))),
-                  key=version_key)
+    tree = KERNEL_TREE or choose_kernel_tree()
+    modules = os.path.join(tree, "lib/modules") if tree else in_root("/lib/modules")
+    vers = sorted((v for v in (os.listdir(modules) if os.path.isdir(modules) else [])
+                   if has_kernel(tree, v)), key=version_key)
     if not vers:
-        sys.exit("vm: no kernel with headers in /lib/modules: run make setup")
+        sys.exit("vm: no kernel with headers: run make setup")
     series = [v for v in vers if version_key(v)[:2] == version_key(vers[0])[:2]]
     return series[-1]
 
@@ -155,8 +177,11 @@ def extract_vmlinux(bzimage, out):
 
 
 def read_modules_dep(kver):
+    path = in_kernel_tree(f"/lib/modules/{kver}/modules.dep")
+    if not os.path.exists(path) and KERNEL_TREE:  # an image make setup unpacked
+        subprocess.run(["depmod", "-b", KERNEL_TREE, kver], check=True)
     deps = {}
-    with open(in_kernel_tree(f"/lib/modules/{kver}/modules.dep")) as f:
+    with open(path) as f:
         for line in f:
             path, _, rest = line.partition(":")
             deps[path] = rest.split()
@@ -230,36 +255,58 @@ def build_initramfs(kver, cache, init_src=os.path.join(HERE, "init")):
     return out
 
 
-def build_module_tree(kver, workdir, modules):
-    """/lib/modules/<kver> plus our modules under updates/, with modules.dep.
+def guest_path(path):
+    """@path (on this machine) as the guest sees it, or None outside its root."""
+    rel = os.path.relpath(path, ROOT)
+    return None if rel == ".." or rel.startswith("../") else "/" + rel
+
+
+def build_module_tree(kver, workdir, modules, installed=False):
+    """/lib/modules/<kver> plus our modules under updates/, with modules.dep;
+    installed: with what packages installed in the root's /lib/modules/<kver>
+    (DKMS's updates/dkms) instead of ours.
 
     The kernel's own modules are symlinked, not copied; depmod runs natively
-    on the host in about a second.  A kernel from --kernel-tree is not in the
-    guest's root: its few files are copied instead (it builds in what the
-    suite needs).
+    on the host in about a second.  A kernel from --kernel-tree: its few
+    files are copied instead (it builds in what the suite needs).
     """
     base = os.path.join(workdir, "modroot")
     tree = os.path.join(base, "lib/modules", kver)
-    os.makedirs(os.path.join(tree, "updates"))
+    os.makedirs(tree)
     real = in_kernel_tree(f"/lib/modules/{kver}")
+    # Where the guest finds the kernel's own modules: the root's under
+    # GUEST_ORIG_MODULES (this tree is mounted over its /lib/modules/<kver>),
+    # the cache's where the root has it.
+    if not KERNEL_TREE:
+        seen_as = GUEST_ORIG_MODULES
+    elif KERNEL_TREE == in_root(KERNEL_CACHE):
+        seen_as = guest_path(real)
+    else:
+        seen_as = None
     for entry in os.listdir(real):
         if entry == "kernel" or entry.startswith("modules.builtin") or \
            entry == "modules.order":
-            if KERNEL_TREE:
+            if seen_as:
+                os.symlink(os.path.join(real, entry), os.path.join(tree, entry))
+            else:
                 copy = shutil.copytree if entry == "kernel" else shutil.copy2
                 copy(os.path.join(real, entry), os.path.join(tree, entry))
-            else:
-                os.symlink(os.path.join(real, entry), os.path.join(tree, entry))
-    for m in modules:
-        shutil.copy2(m, os.path.join(tree, "updates"))
+    if installed:
+        own = in_root(f"/lib/modules/{kver}")
+        for entry in os.listdir(own):
+            if os.path.isdir(os.path.join(own, entry)) and \
+               entry not in ("build", "source", "kernel"):
+                shutil.copytree(os.path.join(own, entry), os.path.join(tree, entry))
+    else:
+        os.makedirs(os.path.join(tree, "updates"))
+        for m in modules:
+            shutil.copy2(m, os.path.join(tree, "updates"))
     subprocess.run(["depmod", "-b", base, kver], check=True)
-    # In the guest this tree is mounted over /lib/modules/<kver>, and the
-    # original is reachable under GUEST_ORIG_MODULES instead.
     for entry in os.listdir(tree):
         link = os.path.join(tree, entry)
         if os.path.islink(link):
             os.remove(link)
-            os.symlink(os.path.join(GUEST_ORIG_MODULES, entry), link)
+            os.symlink(os.path.join(seen_as, entry), link)
     return tree
 
 
@@ -284,14 +331,17 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
                               os.path.join(cache, "vmlinux"))
     initrd = build_initramfs(kver, cache)
     results = tempfile.mkdtemp(prefix="nf-prefrag-guest.")
-    # Per run: guests may run side by side on the same kernel.
-    modtree = "" if installed else build_module_tree(kver, results, our_modules(kver, top))
+    # Per run: guests may run side by side on the same kernel.  The root's
+    # own installed kernel with its packages' modules needs none.
+    modtree = "" if installed and not KERNEL_TREE else \
+        build_module_tree(kver, results, our_modules(kver, top), installed)
     if modtree:  # as the guest sees it: the results share, whatever its root
         modtree = os.path.join(GUEST_RESULTS, os.path.relpath(modtree, results))
     with open(os.path.join(results, "cmd.sh"), "w") as f:
         f.write("cd %s\n%s\n" % (shlex_quote(cwd or os.getcwd()), command))
     with open(os.path.join(results, "env"), "w") as f:
         f.write(f"NF_PREFRAG_MODTREE={shlex_quote(modtree)}\n")
+        f.write(f"NF_PREFRAG_INSTALLED={'1' if installed else ''}\n")
         f.write(f"NF_PREFRAG_TOP={shlex_quote(top)}\n")
         f.write(f"NF_PREFRAG_GUEST_TIMEOUT={timeout}\n")
         for k in ("CI", "NF_PREFRAG_VERBOSE", "NF_PREFRAG_FUZZ_FILE", "NF_PREFRAG_TIME_SCALE",
@@ -407,6 +457,8 @@ def main():
     KERNEL_TREE = a.kernel_tree and os.path.abspath(a.kernel_tree)
     cmd = " ".join(a.command[1:] if a.command[:1] == ["--"] else a.command) or "true"
     kver = a.kernel or default_kernel()
+    if not KERNEL_TREE:
+        KERNEL_TREE = choose_kernel_tree(kver)
     if not os.path.isdir(in_kernel_tree(f"/lib/modules/{kver}")):
         sys.exit(f"vm: kernel {kver} not installed (have: {' '.join(kernel_versions())})")
     sys.exit(run(kver, cmd, a.timeout, a.mem, a.cpus, a.quiet,

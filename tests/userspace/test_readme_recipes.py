@@ -1,4 +1,4 @@
-"""The README's IKE recipes are the configurations the kernel suite runs
+"""The recipes' IKE configurations (docs/recipes.md) are those the kernel suite runs
 (tests/lib/ike.py and ike_scenarios.py, tests/kernel/test_ike_strongswan.py
 and test_ike_libreswan.py): a recipe edited
 without its test, or a test without its recipe, fails here."""
@@ -17,8 +17,8 @@ import test_ike_strongswan  # noqa: E402
 
 
 def readme_blocks(heading):
-    """The indented code blocks of the README section under @heading."""
-    text = open(os.path.join(TOP, "README.md")).read()
+    """The indented code blocks of the recipes' section under @heading."""
+    text = open(os.path.join(TOP, "docs", "recipes.md")).read()
     section = text.split(f"\n{heading}\n", 1)[1].split("\n### ", 1)[0]
     return re.findall(r"\n\n((?:    .*\n|\n)+)", section)
 
