@@ -111,17 +111,31 @@ unpack_image() {
 	ver=$(dpkg-query -W -f='${Version}' "$1")
 	tmp=$(mktemp -d)
 	chown _apt "$tmp" 2>/dev/null || true
-	(cd "$tmp" && apt-get download -qq "linux-image-$rel=$ver") ||
+	# Newer kernels come in parts that linux-image-REL depends on: the image
+	# in linux-binary-REL, the modules in linux-modules-REL, their lists
+	# (modules.builtin, modules.order) in linux-base-REL.
+	parts=$(apt-cache show "linux-image-$rel=$ver" | sed -n 's/^Depends: //p' | head -1 |
+		tr ',' '\n' | sed -n "s/^ *\(linux-\(base\|binary\|modules\)-$rel\) .*/\1=$ver/p")
+	(cd "$tmp" && apt-get download -qq "linux-image-$rel=$ver" $parts) ||
 		{ rm -rf "$tmp"; echo "install-deps: cannot download linux-image-$rel $ver" >&2; exit 1; }
 	mkdir -p "$KERNELS/lib/modules"
-	dpkg-deb -x "$tmp"/linux-image-*.deb "$tmp/image"
+	for deb in "$tmp"/*.deb; do
+		dpkg-deb -x "$deb" "$tmp/image"
+	done
 	# Debian 13's kernels ship their modules under /usr.
 	for d in "$tmp/image/lib/modules/$rel" "$tmp/image/usr/lib/modules/$rel"; do
 		[ -d "$d" ] && { rm -rf "$KERNELS/lib/modules/$rel"; mv "$d" "$KERNELS/lib/modules/"; }
 	done
+	# The image itself: in /boot, or (newer kernels) beside the modules,
+	# from where the package's scripts put it in /boot.  Moved last: it
+	# marks the kernel as complete in the cache.
 	mkdir -p "$KERNELS/boot"
-	mv "$tmp/image/boot/vmlinuz-$rel" "$KERNELS/boot/"	# last: the cache's mark
+	for k in "$tmp/image/boot/vmlinuz-$rel" "$KERNELS/lib/modules/$rel/vmlinuz"; do
+		[ -e "$k" ] && mv "$k" "$KERNELS/boot/vmlinuz-$rel" && break
+	done
 	rm -rf "$tmp"
+	[ -e "$KERNELS/boot/vmlinuz-$rel" ] ||
+		{ echo "install-deps: no kernel image in linux-image-$rel $ver" >&2; exit 1; }
 }
 
 # The release's own kernel.

@@ -1,6 +1,8 @@
 """A gateway whose firewall is firewalld: our targets in its permanent
 direct rules (firewalld hands them to iptables, which finds our plugins),
-through a reload, a reboot and a restart of firewalld.  firewalld conflicts
+and a table of the administrator's own beside firewalld's, loaded by a unit
+after it (docs/operations.md), through a reload, a reboot and a restart of
+firewalld.  firewalld conflicts
 with nftables.service and netfilter-persistent: they are disabled, as
 firewalld's package expects.  The lab gateway's interfaces are trusted
 (its default zone), so that only our rules decide what crosses.
@@ -17,6 +19,26 @@ DIRECT = [
 ]
 SAVED = ["-j PREFRAG --mtu auto", "-j CLEARDF --min-len 1400",
          "--reject-with icmp-frag-needed --reject-mtu 1400"]
+VPN_NFT = """table inet vpn {
+	chain postrouting {
+		type filter hook postrouting priority mangle; policy accept;
+		rt ipsec exists counter prefrag mtu auto
+	}
+}
+"""
+# docs/operations.md, "firewalld": the unit that loads it.
+VPN_UNIT = """[Unit]
+Description=VPN rules beside firewalld
+After=firewalld.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/nft-prefrag -f /etc/nftables.d/vpn.nft
+
+[Install]
+WantedBy=multi-user.target
+"""
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +48,11 @@ def firewalld_gateway(debs):
            "firewalld >/dev/null && "
            "systemctl disable nftables.service netfilter-persistent.service >/dev/null 2>&1 && "
            "systemctl enable firewalld.service >/dev/null 2>&1 && "
-           "firewall-offline-cmd --set-default-zone=trusted >/dev/null")
+           "firewall-offline-cmd --set-default-zone=trusted >/dev/null && "
+           "mkdir -p /etc/nftables.d")
+    gw.write("/etc/nftables.d/vpn.nft", VPN_NFT)
+    gw.write("/etc/systemd/system/nf-prefrag-vpn.service", VPN_UNIT)
+    gw.run("systemctl enable nf-prefrag-vpn.service >/dev/null 2>&1")
     yield gw
     gw.unmount()
 
@@ -48,11 +74,17 @@ def test_firewalld_direct_rules_with_our_targets_survive_reload_reboot_and_resta
     # The reboot, then firewalld restarted as a package upgrade restarts it.
     seen = on_gateway(gw, "state traffic",
                       before="firewall-cmd --state || exit 9\n"
+                             "firewall-cmd --reload >/dev/null || exit 11\n"
                              "systemctl restart firewalld.service || exit 12\n"
                              "firewall-cmd --state || exit 13")
     state = seen["state"]
     for rule in SAVED:
         assert rule in state["iptables"], state["iptables"]
+    # The administrator's table: loaded after firewalld at boot, untouched
+    # by its reloads and restarts.
+    assert "table inet vpn" in state["ruleset"] and "prefrag mtu auto" in state["ruleset"], \
+        state["ruleset"]
+    assert "table inet firewalld" in state["ruleset"]
     assert state["modules"] == ["nf_prefrag", "xt_CLEARDF", "xt_PREFRAG", "xt_REJECT_MTU"]
     assert state["failed_units"] == [""], state["failed_units"]
     crosses(seen["traffic"])
