@@ -22,32 +22,15 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from t_files import t_file_rules  # noqa: E402
 from txlate import translated_rules, with_its_chain  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LIBXT = os.path.join(TOP, "libxt")
 SYSTEM_XTLIBDIR = subprocess.run(["pkg-config", "--variable=xtlibdir", "xtables"],
                                  capture_output=True, text=True).stdout.strip()
 OTHER_BUILD = os.environ["NF_PREFRAG_OTHER_RELEASE"]
 OURS = os.path.join(TOP, "build", "libxt") + ":" + SYSTEM_XTLIBDIR
 OTHER = os.path.join(OTHER_BUILD, "libxt") + ":" + SYSTEM_XTLIBDIR
-
-
-def t_file_rules():
-    """(command, table, chain, rule) of every rule in our .t files."""
-    for name in sorted(os.listdir(LIBXT)):
-        if not name.endswith(".t"):
-            continue
-        command = "ip6tables" if name.startswith("libip6t_") else "iptables"
-        table, chains = "filter", []
-        for line in open(os.path.join(LIBXT, name)).read().splitlines():
-            if line.startswith(":"):
-                chains = line[1:].split(",")
-            elif line.startswith("*"):
-                table = line[1:]
-            elif line.strip() and not line.startswith("#"):
-                rule = line.split(";")[0]
-                yield pytest.param(command, table, chains[0], rule, id=f"{command} {rule}")
 
 
 def run(xtlibdir, *args):
