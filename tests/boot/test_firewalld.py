@@ -47,7 +47,7 @@ WantedBy=multi-user.target
 
 @pytest.fixture(scope="module")
 def firewalld_gateway(debs):
-    gw = GatewayRoot(SUITE, debs, name="firewalld")
+    gw = GatewayRoot(SUITE, debs, name=f"{SUITE}-firewalld")
     gw.run("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
            "firewalld >/dev/null && "
            "systemctl disable nftables.service netfilter-persistent.service >/dev/null 2>&1 && "
