@@ -89,8 +89,9 @@ done
 
 # The guest's kernels.  Their headers are installed (modules build against
 # them); their images are only unpacked, with their modules, into a cache
-# (dpkg-deb): never installed, so that set-up leaves this machine's /boot,
-# initramfs and boot loader as they were (tests/guest/vm.py boots them).
+# (dpkg-deb) that tests/guest/vm.py boots: set-up installs no kernel image
+# itself.  (Some headers depend on their image, 6.12's on Debian 12: apt
+# installs that one with them; README, "Two commands".)
 KERNELS=/var/tmp/nf-prefrag/kernels
 
 # install_headers PACKAGE [SUITE]

@@ -183,8 +183,8 @@ def read_modules_dep(kver):
     deps = {}
     with open(path) as f:
         for line in f:
-            path, _, rest = line.partition(":")
-            deps[path] = rest.split()
+            module, _, rest = line.partition(":")
+            deps[module] = rest.split()
     return deps
 
 
