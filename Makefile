@@ -39,8 +39,8 @@ XT_LIBS    = $(shell pkg-config --libs xtables)
 XTLIBDIR   = $(shell pkg-config --variable=xtlibdir xtables)
 NFT_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -I$(TOP)/kernel/include/uapi -I$(TOP)/libxt \
 	     -DNF_PREFRAG_VERSION='"$(VERSION)"' \
-	     $(shell pkg-config --cflags libnftables libnftnl libmnl)
-NFT_LIBS   = $(shell pkg-config --libs libnftables libnftnl libmnl)
+	     $(shell pkg-config --cflags libnftables libnftnl libmnl jansson)
+NFT_LIBS   = $(shell pkg-config --libs libnftables libnftnl libmnl jansson)
 XT_PLUGINS := $(patsubst libxt/%.c,$(BUILD)/libxt/%.so,$(wildcard libxt/libxt_*.c))
 MODULE_HINT := libxt/module_hint.c libxt/module_hint.h
 OPTION_LAYOUT := libxt/option_layout.c libxt/option_layout.h

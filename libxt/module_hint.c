@@ -83,8 +83,7 @@ static const char *signature_policy(void)
 	return NULL;
 }
 
-/* modprobe @module: 0 when loaded, else what modprobe said in @err. */
-static int modprobe(const char *module, char *err, size_t len)
+int nf_prefrag_modprobe(const char *module, char *err, size_t len)
 {
 	char *argv[] = { "modprobe", (char *)module, NULL };
 	posix_spawn_file_actions_t actions;
@@ -132,7 +131,7 @@ nf_prefrag_module_state(const char *module, char *hint, size_t len)
 
 		s = NF_PREFRAG_MODULE_INSTALLED;
 		if (policy) {
-			if (modprobe(module, err, sizeof(err)) == 0)
+			if (nf_prefrag_modprobe(module, err, sizeof(err)) == 0)
 				return NF_PREFRAG_MODULE_LOADED;
 			/* EKEYREJECTED, ENOKEY; lockdown: EPERM */
 			if (!strstr(err, "Key was rejected") &&

@@ -28,6 +28,9 @@ enum nf_prefrag_module_state {
 enum nf_prefrag_module_state
 nf_prefrag_module_state(const char *module, char *hint, size_t len);
 
+/* modprobe @module: 0 when loaded, else what modprobe said in @err. */
+int nf_prefrag_modprobe(const char *module, char *err, size_t len);
+
 /* Our modules can't be loaded as they are: loading a rule would fail. */
 static inline int nf_prefrag_module_missing(enum nf_prefrag_module_state s)
 {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include "sources.h"
 
@@ -41,17 +42,35 @@ static char *read_file(const char *path)
 	return text;
 }
 
-static int write_file(const char *path, const char *text)
+/*
+ * A file in memory holding @text, by a name libnftables can open: no
+ * temporary file, so a read-only /tmp (early boot, a hardened unit) is no
+ * matter.  NULL on failure.
+ */
+static char *memory_file(const char *text, int *fd)
 {
-	FILE *f = fopen(path, "w");
-	int ret;
+	size_t len = strlen(text), done = 0;
+	char *path;
 
-	if (!f)
-		return -1;
-	ret = fputs(text, f) < 0 ? -1 : 0;
-	if (fclose(f))
-		ret = -1;
-	return ret;
+	*fd = memfd_create("nft-prefrag", MFD_CLOEXEC);
+	if (*fd < 0)
+		return NULL;
+	while (done < len) {
+		ssize_t n = write(*fd, text + done, len - done);
+
+		if (n <= 0)
+			return NULL;
+		done += n;
+	}
+	if (asprintf(&path, "/proc/self/fd/%d", *fd) < 0)
+		return NULL;
+	if (access(path, R_OK)) {
+		fprintf(stderr, "nft-prefrag: %s: %s (is /proc mounted?)\n", path,
+			strerror(errno));
+		free(path);
+		return NULL;
+	}
+	return path;
 }
 
 int sources_add_include_dir(struct sources *s, const char *dir)
@@ -109,53 +128,46 @@ static int add_statements(struct sources *s, const struct rewrite *rw)
 	return 0;
 }
 
-static int prepare(struct sources *s, const char *name, char *text,
-		   const char *path, int depth);
+static int prepare(struct sources *s, const char *name, char *text, int depth,
+		   size_t *me);
 
 /*
- * Rewrite each file @pattern names into a directory of its own; *copy gets
- * the pattern that names those copies (NULL: leave the include to nft,
- * which will say what is wrong).  -1: an error in our syntax, printed.
+ * Rewrite each file @pattern names; *files gets the include directives
+ * that name the copies, in nft's order (NULL: leave the include to nft,
+ * which will say what is wrong).  -1: an error, printed.
  */
-static int include(struct sources *s, const char *pattern, int depth, char **copy)
+static int include(struct sources *s, const char *pattern, int depth, char **files)
 {
-	const char *base = strrchr(pattern, '/');
-	char *dir = NULL;
+	size_t i, me, len = 0;
 	int ret = 0;
+	FILE *out;
 	glob_t g;
-	size_t i;
 
-	*copy = NULL;
+	*files = NULL;
 	if (depth >= INCLUDE_DEPTH_MAX || resolve(s, pattern, &g))
 		return 0;
-	if (asprintf(&dir, "%s/%zu", s->dir, s->n) < 0 || mkdir(dir, 0700)) {
-		ret = -1;
-		goto out;
-	}
-	for (i = 0; i < g.gl_pathc && !ret; i++) {
-		const char *file = g.gl_pathv[i], *slash = strrchr(file, '/');
-		char *text, *path;
+	out = open_memstream(files, &len);
+	for (i = 0; out && i < g.gl_pathc && !ret; i++) {
+		const char *file = g.gl_pathv[i];
 		struct stat st;
+		char *text;
 
 		if (stat(file, &st) || !S_ISREG(st.st_mode))
 			continue;	/* nft says what is wrong with it */
 		text = read_file(file);
-		if (!text || asprintf(&path, "%s/%s", dir, slash ? slash + 1 : file) < 0) {
-			free(text);
-			ret = -1;
-			break;
-		}
-		ret = prepare(s, file, text, path, depth + 1);
-		free(path);
+		ret = text ? prepare(s, file, text, depth + 1, &me) : -1;
+		/* nft includes a glob's files in this order: one by one alike */
+		if (!ret)
+			fprintf(out, "%sinclude \"%s\"", ftell(out) ? "; " : "",
+				s->v[me].path);
 	}
-	if (!ret && asprintf(copy, "%s/%s", dir, base ? base + 1 : pattern) < 0) {
-		*copy = NULL;
-		ret = -1;
-	}
-out:
 	globfree(&g);
-	free(dir);
-	return ret;
+	if (!out || fclose(out) || ret || !len) {
+		free(*files);
+		*files = NULL;
+		return out ? ret : -1;
+	}
+	return 0;
 }
 
 /* Skip a "string" or a # comment at @p; NULL if @p is neither. */
@@ -207,13 +219,13 @@ static int redirect_includes(struct sources *s, const char *text, int depth,
 		pattern = strndup(open + 1, close - open - 1);
 		ret = pattern ? include(s, pattern, depth, &copy) : -1;
 		free(pattern);
-		p = close + 1;
 		if (copy) {
-			fwrite(copied, 1, open + 1 - copied, buf);
+			fwrite(copied, 1, p - copied, buf);
 			fputs(copy, buf);
-			copied = close;
+			copied = close + 1;
 			free(copy);
 		}
+		p = close + 1;
 	}
 	fputs(copied, buf);
 	if (fclose(buf) || ret) {
@@ -224,65 +236,46 @@ static int redirect_includes(struct sources *s, const char *text, int depth,
 	return 0;
 }
 
-/* Rewrite @text (read from @name; taken over) into @path. */
-static int prepare(struct sources *s, const char *name, char *text,
-		   const char *path, int depth)
+/* Rewrite @text (read from @name; taken over) into v[*me]. */
+static int prepare(struct sources *s, const char *name, char *text, int depth,
+		   size_t *me)
 {
 	struct source *v = realloc(s->v, (s->n + 1) * sizeof(*v));
-	/* Included files are added after this one: s->v may move, @me stays. */
-	size_t me = s->n;
 	char *final = NULL;
+	size_t i = s->n;
 
 	if (!v) {
 		free(text);
 		return -1;
 	}
+	/* Included files are added after this one: s->v may move, @i stays. */
+	*me = i;
 	s->v = v;
 	s->n++;
-	memset(&v[me], 0, sizeof(v[me]));
-	v[me].name = strdup(name);
-	v[me].text = text;
-	if (!v[me].name || statements_rewrite(name, text, s->nstmts, &v[me].rw) ||
-	    add_statements(s, &v[me].rw))
-		return -1;	/* its path stays NULL: the error was printed */
-	if (redirect_includes(s, s->v[me].rw.text, depth, &final) ||
-	    write_file(path, final)) {
-		free(final);
+	memset(&v[i], 0, sizeof(v[i]));
+	v[i].fd = -1;
+	v[i].name = strdup(name);
+	v[i].text = text;
+	if (!v[i].name)
+		return -1;
+	if (statements_rewrite(name, text, s->nstmts, &v[i].rw)) {
+		s->input_error = true;
 		return -1;
 	}
+	if (add_statements(s, &v[i].rw) ||
+	    redirect_includes(s, s->v[i].rw.text, depth, &final))
+		return -1;
+	s->v[i].path = memory_file(final, &s->v[i].fd);
 	free(final);
-	s->v[me].path = strdup(path);
-	return s->v[me].path ? 0 : -1;
+	return s->v[i].path ? 0 : -1;
 }
 
 int sources_prepare(struct sources *s, const char *name, const char *text)
 {
-	const char *tmpdir = getenv("TMPDIR");
-	char *tmpl = NULL, *path = NULL, *copy = strdup(text);
-	int ret;
+	char *copy = strdup(text);
+	size_t me;
 
-	/* TMPDIR: nftables.service runs us before /tmp may be writable. */
-	if (!tmpdir || !*tmpdir)
-		tmpdir = "/tmp";
-	if (!copy || asprintf(&tmpl, "%s/nft-prefrag.XXXXXX", tmpdir) < 0) {
-		free(copy);
-		return -1;
-	}
-	if (!mkdtemp(tmpl)) {
-		fprintf(stderr, "nft-prefrag: cannot make a temporary directory in %s: %s\n",
-			tmpdir, strerror(errno));
-		free(tmpl);
-		free(copy);
-		return -1;
-	}
-	s->dir = tmpl;
-	if (asprintf(&path, "%s/input.nft", s->dir) < 0) {
-		free(copy);
-		return -1;
-	}
-	ret = prepare(s, name, copy, path, 0);
-	free(path);
-	return ret;
+	return copy ? prepare(s, name, copy, 0, &me) : -1;
 }
 
 void sources_free(struct sources *s)
@@ -290,30 +283,18 @@ void sources_free(struct sources *s)
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
-		if (s->v[i].path)
-			unlink(s->v[i].path);
+		if (s->v[i].fd >= 0)
+			close(s->v[i].fd);
 		free(s->v[i].name);
 		free(s->v[i].text);
 		free(s->v[i].path);
 		rewrite_free(&s->v[i].rw);
-	}
-	if (s->dir) {
-		for (i = 0; i < s->n; i++) {
-			char *dir;
-
-			if (asprintf(&dir, "%s/%zu", s->dir, i) >= 0) {
-				rmdir(dir);
-				free(dir);
-			}
-		}
-		rmdir(s->dir);
 	}
 	for (i = 0; i < s->ninclude; i++)
 		free(s->include_dirs[i]);
 	free(s->include_dirs);
 	free(s->v);
 	free(s->stmts);
-	free(s->dir);
 	memset(s, 0, sizeof(*s));
 }
 

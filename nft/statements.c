@@ -80,6 +80,9 @@ static bool is_pair(const struct token *a, const struct token *b, const char *wo
 struct scan {
 	const char	*name, *in;
 	struct cursor	c;
+	int		depth;		/* of { } blocks */
+	int		family;		/* of the table the rules are in */
+	bool		input_hook;	/* in a chain block on the input hook */
 };
 
 static int fail(struct scan *sc, const struct token *t, const char *fmt,
@@ -130,9 +133,34 @@ static int parse_prefrag_df(struct scan *sc)
 		    t.text);
 }
 
+/* The words nft takes after "tcp" in a match ("tcp dport 22"). */
+static bool is_tcp_field(const struct token *t)
+{
+	static const char *const fields[] = {
+		"sport", "dport", "sequence", "ackseq", "doff", "reserved",
+		"flags", "window", "checksum", "urgptr", "option",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (token_is(t, fields[i]))
+			return true;
+	return false;
+}
+
+/* An option given twice: refused, as iptables refuses it. */
+static int twice(struct scan *sc, const struct token *t, const char *stmt)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "%s: %%s given twice", stmt);
+	return fail(sc, t, msg, t->text);
+}
+
 static int parse_prefrag(struct scan *sc, struct statement *st)
 {
 	struct xt_prefrag_info info = { .df_policy = XT_PREFRAG_DF_REJECT };
+	bool have_df = false, have_tcp = false;
 	struct token t, mode;
 	struct cursor save;
 	unsigned int mtu;
@@ -151,19 +179,28 @@ static int parse_prefrag(struct scan *sc, struct statement *st)
 		if (!next_token(&sc->c, &t))
 			break;
 		if (token_is(&t, NFT_PREFRAG_DF)) {
+			if (have_df)
+				return twice(sc, &t, "prefrag");
 			df = parse_prefrag_df(sc);
 			if (df < 0)
 				return -1;
 			info.df_policy = df;
-		} else if (token_is(&t, NFT_PREFRAG_TCP) && next_token(&sc->c, &mode) &&
-			   (token_is(&mode, NFT_PREFRAG_TCP_SEGMENT) ||
-			    token_is(&mode, NFT_PREFRAG_TCP_FRAGMENT))) {
-			info.flags &= ~XT_PREFRAG_TCP_SEGMENT;
-			if (token_is(&mode, NFT_PREFRAG_TCP_SEGMENT))
-				info.flags |= XT_PREFRAG_TCP_SEGMENT;
-		} else {
-			break;
+			have_df = true;
+			continue;
 		}
+		if (!token_is(&t, NFT_PREFRAG_TCP))
+			break;
+		if (!next_token(&sc->c, &mode) || is_tcp_field(&mode))
+			break;
+		if (!token_is(&mode, NFT_PREFRAG_TCP_SEGMENT) &&
+		    !token_is(&mode, NFT_PREFRAG_TCP_FRAGMENT))
+			return fail(sc, &mode, "prefrag: tcp takes fragment or segment, not \"%s\"",
+				    mode.text);
+		if (have_tcp)
+			return twice(sc, &t, "prefrag");
+		if (token_is(&mode, NFT_PREFRAG_TCP_SEGMENT))
+			info.flags |= XT_PREFRAG_TCP_SEGMENT;
+		have_tcp = true;
 	}
 	sc->c = save;	/* not ours: the rule goes on */
 	st->target = "PREFRAG";
@@ -174,6 +211,7 @@ static int parse_prefrag(struct scan *sc, struct statement *st)
 
 static int parse_cleardf(struct scan *sc, struct statement *st)
 {
+	bool have_len = false, have_id = false;
 	struct xt_cleardf_info info = {};
 	struct cursor save;
 	unsigned int len;
@@ -184,11 +222,17 @@ static int parse_cleardf(struct scan *sc, struct statement *st)
 		if (!next_token(&sc->c, &t))
 			break;
 		if (token_is(&t, NFT_CLEARDF_RANDOM_ID)) {
+			if (have_id)
+				return twice(sc, &t, "cleardf");
 			info.flags |= XT_CLEARDF_RANDOM_ID;
+			have_id = true;
 		} else if (token_is(&t, NFT_CLEARDF_MIN_LEN)) {
+			if (have_len)
+				return twice(sc, &t, "cleardf");
 			if (parse_value(sc, "cleardf: min-len", 1, false, &len))
 				return -1;
 			info.min_len = len;
+			have_len = true;
 		} else {
 			break;
 		}
@@ -240,6 +284,7 @@ static int parse_statement(struct scan *sc, const struct token *t,
 			   struct statement *st)
 {
 	struct cursor save = sc->c;
+	const char *why;
 	int ret = 1;
 
 	memset(st, 0, sizeof(*st));
@@ -251,7 +296,100 @@ static int parse_statement(struct scan *sc, const struct token *t,
 		ret = parse_reject(sc, st);
 	if (ret == 1)
 		sc->c = save;
-	return ret;
+	if (ret)
+		return ret;
+	why = statement_refusal(st, sc->family, sc->input_hook);
+	if (why) {
+		statements_error(sc->name, sc->in, t->line, t->col,
+				 sc->c.pos - t->pos, why);
+		return -1;
+	}
+	return 0;
+}
+
+int statement_family_of(const char *word)
+{
+	static const struct {
+		const char *word;
+		int family;
+	} families[] = {
+		{ "ip", NFPROTO_IPV4 }, { "ip6", NFPROTO_IPV6 },
+		{ "inet", NFPROTO_INET }, { "arp", NFPROTO_ARP },
+		{ "bridge", NFPROTO_BRIDGE }, { "netdev", NFPROTO_NETDEV },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if (strcmp(word, families[i].word) == 0)
+			return families[i].family;
+	return NFPROTO_UNSPEC;
+}
+
+const char *statement_refusal(const struct statement *st, int family,
+			      bool input_hook)
+{
+	const struct xt_prefrag_info *prefrag = (const void *)st->info;
+	const struct xt_reject_info_v1 *reject = (const void *)st->info;
+
+	switch (family) {
+	case NFPROTO_UNSPEC:	/* a table named by a variable: the kernel checks */
+	case NFPROTO_INET:
+		break;
+	case NFPROTO_IPV4:
+		if (st->family == NFPROTO_IPV6)
+			return "reject: icmpv6 too-big is for IPv6: in an ip table, use \"icmp frag-needed\"";
+		break;
+	case NFPROTO_IPV6:
+		if (st->family == NFPROTO_IPV4)
+			return "reject: icmp frag-needed is for IPv4: in an ip6 table, use \"icmpv6 too-big\"";
+		if (!strcmp(st->target, "CLEARDF"))
+			return "cleardf: IPv4 only: not in ip6 tables";
+		if (!strcmp(st->target, "PREFRAG") && prefrag->df_policy != XT_PREFRAG_DF_REJECT)
+			return "prefrag: df is for IPv4 (IPv6 has no DF): not in ip6 tables";
+		if (!strcmp(st->target, "PREFRAG") && prefrag->mtu != XT_PREFRAG_MTU_AUTO &&
+		    prefrag->mtu < XT_PREFRAG_MTU_MIN_IPV6)
+			return "prefrag: mtu in an ip6 table takes \"auto\" or a number from 1280 to 65535";
+		break;
+	default:
+		return strcmp(st->target, "CLEARDF") ?
+		       "only in ip, ip6 and inet tables" : "cleardf: only in ip and inet tables";
+	}
+	if (st->revision && input_hook && reject->mtu == XT_REJECT_MTU_AUTO)
+		return "reject: mtu auto needs a route, which packets for this host do not have: give the MTU";
+	return NULL;
+}
+
+int statement_from_target(const char *name, uint32_t revision, const void *info,
+			  size_t len, int family, struct statement *st)
+{
+	struct xt_reject_info_v1 reject;
+
+	memset(st, 0, sizeof(*st));
+	if (!strcmp(name, "PREFRAG") && revision == 0 &&
+	    len == sizeof(struct xt_prefrag_info)) {
+		st->target = "PREFRAG";
+	} else if (!strcmp(name, "CLEARDF") && revision == 0 &&
+		   len == sizeof(struct xt_cleardf_info)) {
+		st->target = "CLEARDF";
+	} else if (!strcmp(name, "REJECT") && revision == 1 && len == sizeof(reject)) {
+		memcpy(&reject, info, len);
+		if (XT_REJECT_TYPE(reject.with) != XT_REJECT_IPV4_FRAG_NEEDED)
+			return -1;	/* another type: the plugin prints it */
+		if (family == NFPROTO_INET)
+			family = reject.with & XT_REJECT_INET_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+		if (family != NFPROTO_IPV4 && family != NFPROTO_IPV6)
+			return -1;
+		reject.with = XT_REJECT_TYPE(reject.with);
+		st->target = "REJECT";
+		st->revision = 1;
+		st->family = family;
+		info = &reject;
+	} else {
+		return -1;
+	}
+	memcpy(st->info, info, len);
+	st->info_len = len;
+	return 0;
 }
 
 /* Words after which the next one is a name (of a chain, table, set...). */
@@ -282,6 +420,36 @@ static int append(struct rewrite *rw, size_t *cap, const struct statement *st)
 	}
 	rw->stmts[rw->n++] = *st;
 	return 0;
+}
+
+/* The word after @t, left to be read again. */
+static void peek(const struct scan *sc, struct token *t)
+{
+	struct cursor c = sc->c;
+
+	next_token(&c, t);
+}
+
+/*
+ * What the rules that follow @t are in: the family of the table ("table
+ * ip6 t {", "add rule inet t c ..."; nft's default is ip), and whether
+ * their chain block is on the input hook.
+ */
+static void follow_context(struct scan *sc, const struct token *t)
+{
+	struct token next;
+
+	if (sc->depth == 0 && (token_is(t, "table") || token_is(t, "chain") ||
+			       token_is(t, "rule"))) {
+		peek(sc, &next);
+		sc->family = statement_family_of(next.text);
+		if (sc->family == NFPROTO_UNSPEC && next.text[0] != '$')
+			sc->family = NFPROTO_IPV4;	/* a table name */
+		sc->input_hook = false;
+	} else if (token_is(t, "hook") && sc->depth >= 2) {
+		peek(sc, &next);
+		sc->input_hook = token_is(&next, "input");
+	}
 }
 
 int statements_rewrite(const char *name, const char *in, size_t first,
@@ -316,11 +484,16 @@ int statements_rewrite(const char *name, const char *in, size_t first,
 			continue;
 		}
 		if (is_separator(ch)) {
+			if (ch == '{')
+				sc.depth++;
+			else if (ch == '}' && sc.depth > 0 && --sc.depth < 2)
+				sc.input_hook = false;	/* a chain block ends */
 			advance(&sc.c);
 			continue;
 		}
 		prev = t;
 		next_token(&sc.c, &t);
+		follow_context(&sc, &t);
 		/* "jump cleardf", "chain prefrag": names, not statements. */
 		ret = names_follow(&prev) ? 1 : parse_statement(&sc, &t, &st);
 		if (ret < 0)

@@ -15,6 +15,7 @@
 #ifndef NFT_PREFRAG_STATEMENTS_H
 #define NFT_PREFRAG_STATEMENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,26 @@ struct rewrite {
 int statements_rewrite(const char *name, const char *in, size_t first,
 		       struct rewrite *out);
 void rewrite_free(struct rewrite *rw);
+
+/*
+ * Why @st cannot stand in a rule of a @family table (NFPROTO_*;
+ * NFPROTO_UNSPEC when the input does not say), in a chain on the input
+ * hook if @input_hook: the kernel's own refusals, said before it sees
+ * them.  NULL if nothing is wrong.
+ */
+const char *statement_refusal(const struct statement *st, int family,
+			      bool input_hook);
+
+/* The family of nft's word for it (ip, ip6, inet...); NFPROTO_UNSPEC if none. */
+int statement_family_of(const char *word);
+
+/*
+ * The statement an xtables target in a kernel rule of a @family table
+ * stands for, if it is one of ours: 0, or -1 (another target, or info
+ * of a size or content we do not know).
+ */
+int statement_from_target(const char *name, uint32_t revision, const void *info,
+			  size_t len, int family, struct statement *st);
 
 /* Print an error about @in at line/col/len, in nft's format. */
 void statements_error(const char *name, const char *in, unsigned int line,

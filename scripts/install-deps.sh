@@ -75,7 +75,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs="build-essential pkg-config $systemd_pc kmod bc flex bison libelf-dev libssl-dev
 	$kernel_source
 	qemu-system-x86 busybox-static cpio xz-utils zstd
-	iptables nftables libxtables-dev libnftnl-dev libmnl-dev libnftables-dev
+	iptables nftables libxtables-dev libnftnl-dev libmnl-dev libnftables-dev libjansson-dev
 	iproute2 ethtool tcpdump iputils-ping netcat-openbsd socat
 	python3 python3-pytest
 	dkms dh-dkms debhelper devscripts fakeroot dpkg-dev lintian conntrack

@@ -2,12 +2,8 @@
 errors, help, translation.  Runs on the host."""
 import os
 import subprocess
-import sys
 
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from txlate import translated_rules, with_its_chain  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIBXT = os.path.join(TOP, "libxt")
@@ -103,60 +99,3 @@ def test_reject_frag_needed_translation_is_refused_by_stock_nft(tmp_path):
     r = subprocess.run(["unshare", "-n", "nft", "-c", "-f", str(ruleset)],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "unexpected mtu" in r.stderr
-
-
-NFT_PREFRAG = os.path.join(TOP, "build", "nft", "nft-prefrag")
-
-
-@pytest.mark.parametrize("rule,message", [
-    ("prefrag mtu 12", 'prefrag: mtu takes "auto" or a number from 68 to 65535'),
-    ("prefrag mtu auto df sometimes", 'prefrag: df takes reject, keep or clear, not "sometimes"'),
-    ("prefrag", 'prefrag: expected "mtu auto" or "mtu N"'),
-    ("prefrag mtu auto tcp resegment", 'syntax error'),
-    ("cleardf min-len x", "cleardf: min-len takes a number from 1 to 65535"),
-    ("reject with icmp frag-needed mtu 67", 'reject: mtu takes "auto" or a number from 68'),
-    ("reject with icmpv6 too-big mtu 1279", 'reject: mtu takes "auto" or a number from 1280'),
-    ("reject with icmp host-unreachable mtu 1400", "an mtu goes with"),
-])
-def test_nft_prefrag_refuses_bad_statements_before_touching_the_kernel(rule, message, tmp_path):
-    f = tmp_path / "bad.nft"
-    f.write_text(f"table ip t {{\n\tchain c {{\n\t\t{rule}\n\t}}\n}}\n")
-    r = subprocess.run(["unshare", "-n", NFT_PREFRAG, "-f", str(f)],
-                       capture_output=True, text=True)
-    assert r.returncode == 1
-    assert f"{f}:3:" in r.stderr and message in r.stderr, r.stderr
-
-
-def test_nft_prefrag_reports_nft_errors_at_the_input_columns(tmp_path):
-    """nft parses the text with our statements replaced: its error columns
-    must still point into the line the user wrote."""
-    f = tmp_path / "bad.nft"
-    f.write_text("table inet x {\n\tchain c {\n\t\ttype filter hook forward priority 0;\n"
-                 "\t\tcleardf prefrag mtu 1400 countr\n\t}\n}\n")
-    r = subprocess.run(["unshare", "-n", NFT_PREFRAG, "-f", str(f)],
-                       capture_output=True, text=True)
-    assert r.returncode == 1
-    assert f"{f}:4:34-34: Error: syntax error, unexpected newline" in r.stderr, r.stderr
-    assert "\t\tcleardf prefrag mtu 1400 countr\n" in r.stderr
-
-
-@pytest.mark.parametrize("rule", [pytest.param(rule, id=cmd.split("-j ", 1)[-1])
-                                  for cmd, rule in translated_rules()])
-def test_what_the_plugins_print_nft_prefrag_parses(rule, tmp_path):
-    """The syntax iptables-translate prints for our targets is the syntax
-    nft-prefrag reads (one table of words, libxt/nft_syntax.h).  This kernel
-    has no modules: a rule that parses reaches it and is refused there, as
-    a target it does not know."""
-    f = tmp_path / "r.nft"
-    f.write_text(with_its_chain(rule))
-    r = subprocess.run(["unshare", "-n", NFT_PREFRAG, "-c", "-f", str(f)],
-                       capture_output=True, text=True)
-    if any(word in rule for word in ("prefrag", "cleardf", " mtu ")):
-        # Parsed, sent, and refused by the kernel for want of our target
-        # alone, which the error points at.
-        assert r.returncode == 1, r.stderr
-        assert "Error: Could not process rule: No such file or directory" in r.stderr, r.stderr
-        assert "^^^" in r.stderr.splitlines()[-1], r.stderr
-    else:  # stock nft's own statement: the kernel takes it
-        assert r.returncode == 0, r.stderr
-    assert "syntax error" not in r.stderr and "takes" not in r.stderr, r.stderr
