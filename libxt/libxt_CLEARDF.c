@@ -88,6 +88,7 @@ static int cleardf_tg_xlate(struct xt_xlate *xl,
 		xt_xlate_add(xl, " " NFT_CLEARDF_MIN_LEN " %u", info->min_len);
 	if (info->flags & XT_CLEARDF_RANDOM_ID)
 		xt_xlate_add(xl, " " NFT_CLEARDF_RANDOM_ID);
+	xt_xlate_add_loader(xl);
 	return 1;
 }
 

@@ -201,6 +201,7 @@ static int prefrag_tg_xlate(struct xt_xlate *xl,
 		xt_xlate_add(xl, " " NFT_PREFRAG_DF " %s", prefrag_df_name(info));
 	if (info->flags & XT_PREFRAG_TCP_SEGMENT)
 		xt_xlate_add(xl, " " NFT_PREFRAG_TCP " " NFT_PREFRAG_TCP_SEGMENT);
+	xt_xlate_add_loader(xl);
 	return 1;
 }
 

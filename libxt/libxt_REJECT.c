@@ -19,6 +19,7 @@
 #include "option_layout.h"
 #include "module_hint.h"
 #include "nft_syntax.h"
+#include "xt_translate.h"
 
 enum {
 	O_REJECT_WITH = 0,
@@ -203,7 +204,7 @@ static void reject_needs_revision1(const struct reject_family *f)
 	char hint[512];
 
 	nf_prefrag_module_state("xt_REJECT_MTU", hint, sizeof(hint));
-	xtables_error(PARAMETER_PROBLEM,
+	xtables_error(RESOURCE_PROBLEM,
 		      "REJECT: %s needs REJECT revision 1 from nf-prefrag's kernel module xt_REJECT_MTU%s%s",
 		      f->types[f->too_big].name, hint[0] ? ": " : ", which the kernel does not have",
 		      hint);
@@ -275,6 +276,7 @@ static void reject_xlate_too_big(const struct reject_family *f,
 		xt_xlate_add(xl, "%u", info->mtu);
 	else
 		xt_xlate_add(xl, NFT_MTU_AUTO);
+	xt_xlate_add_loader(xl);
 }
 
 static int reject_xlate(const struct reject_family *f, struct xt_xlate *xl,

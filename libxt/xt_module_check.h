@@ -3,24 +3,24 @@
 #ifndef NF_PREFRAG_XT_MODULE_CHECK_H
 #define NF_PREFRAG_XT_MODULE_CHECK_H
 
-#include <string.h>
 #include <xtables.h>
 #include "module_hint.h"
+#include "xt_translate.h"
 
 /*
  * Refuse a rule for @target whose @module the running kernel can't load,
- * saying which and how to fix it.  Translation needs no kernel.
+ * saying which and how to fix it: exit status 4, as nft-prefrag's for a
+ * missing module (RESOURCE_PROBLEM).  Translation needs no kernel.
  */
 static inline void xt_require_module(const char *target, const char *module)
 {
 	char hint[512];
 
-	if (xt_params && xt_params->program_name &&
-	    strstr(xt_params->program_name, "translate"))
+	if (xt_translating())
 		return;
 	if (nf_prefrag_module_missing(nf_prefrag_module_state(module, hint,
 							      sizeof(hint))))
-		xtables_error(PARAMETER_PROBLEM, "%s: %s", target, hint);
+		xtables_error(RESOURCE_PROBLEM, "%s: %s", target, hint);
 }
 
 #endif /* NF_PREFRAG_XT_MODULE_CHECK_H */

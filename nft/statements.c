@@ -363,16 +363,29 @@ int statement_from_target(const char *name, uint32_t revision, const void *info,
 			  size_t len, int family, struct statement *st)
 {
 	struct xt_reject_info_v1 reject;
+	size_t size;
 
 	memset(st, 0, sizeof(*st));
-	if (!strcmp(name, "PREFRAG") && revision == 0 &&
-	    len == sizeof(struct xt_prefrag_info)) {
+	if (!strcmp(name, "PREFRAG") && revision == 0) {
 		st->target = "PREFRAG";
-	} else if (!strcmp(name, "CLEARDF") && revision == 0 &&
-		   len == sizeof(struct xt_cleardf_info)) {
+		size = sizeof(struct xt_prefrag_info);
+	} else if (!strcmp(name, "CLEARDF") && revision == 0) {
 		st->target = "CLEARDF";
-	} else if (!strcmp(name, "REJECT") && revision == 1 && len == sizeof(reject)) {
-		memcpy(&reject, info, len);
+		size = sizeof(struct xt_cleardf_info);
+	} else if (!strcmp(name, "REJECT") && revision == 1) {
+		st->target = "REJECT";
+		size = sizeof(reject);
+	} else {
+		return -1;
+	}
+	/* The kernel gives the info padded to 8 bytes (XT_ALIGN). */
+	if (len < size || len > sizeof(st->info))
+		return -1;
+	st->revision = revision;
+	st->info_len = size;
+	memcpy(st->info, info, size);
+	if (st->revision) {
+		memcpy(&reject, info, size);
 		if (XT_REJECT_TYPE(reject.with) != XT_REJECT_IPV4_FRAG_NEEDED)
 			return -1;	/* another type: the plugin prints it */
 		if (family == NFPROTO_INET)
@@ -380,15 +393,9 @@ int statement_from_target(const char *name, uint32_t revision, const void *info,
 		if (family != NFPROTO_IPV4 && family != NFPROTO_IPV6)
 			return -1;
 		reject.with = XT_REJECT_TYPE(reject.with);
-		st->target = "REJECT";
-		st->revision = 1;
 		st->family = family;
-		info = &reject;
-	} else {
-		return -1;
+		memcpy(st->info, &reject, size);
 	}
-	memcpy(st->info, info, len);
-	st->info_len = len;
 	return 0;
 }
 

@@ -1,10 +1,14 @@
 """nft-prefrag: our actions in nft syntax, loaded into the user's own inet,
 ip and ip6 tables, with no iptables at all."""
+import json
+import os
 import re
+import subprocess
+import time
 
 import pytest
 
-from nettest import NFT_PREFRAG, capture, ping
+from nettest import NFT_PREFRAG, Netns, capture, ping
 from topology import Bridge
 
 ESP, ICMP = 50, 1
@@ -75,6 +79,24 @@ table ip6 t6 {
     tun.ra.sh("nft flush ruleset")
     load(tun.ra, before, f"{tun.tmp}/saved.nft")
     assert listing(tun.ra) == before
+    # JSON, both ways: our statements as documented objects, no "xt".
+    doc = json.loads(tun.ra.sh(f"{NFT_PREFRAG} -j list ruleset"))
+    exprs = [e for item in doc["nftables"] if "rule" in item for e in item["rule"]["expr"]]
+    assert not [e for e in exprs if "xt" in e], exprs
+    for ours in ({"cleardf": {"min-len": 1400, "random-id": True}},
+                 {"prefrag": {"mtu": 1376, "df": "clear"}},
+                 {"reject": {"type": "icmp", "expr": "frag-needed", "mtu": 1400}},
+                 {"prefrag": {"mtu": 1280}},
+                 {"prefrag": {"mtu": 1400, "tcp": "segment"}},
+                 {"reject": {"type": "icmpv6", "expr": "too-big", "mtu": "auto"}},
+                 {"prefrag": {"mtu": "auto"}}):
+        assert ours in exprs, (ours, exprs)
+    tun.ra.sh("nft flush ruleset")
+    r = tun.ra.run([NFT_PREFRAG, "-j", "-f", "-"], input=json.dumps(doc), check=False)
+    assert r.returncode == 0, r.stderr
+    assert listing(tun.ra) == before
+    # ...and the listing stock nft gives of the same rules names the targets only
+    assert '{"xt": {"type": "target", "name": "PREFRAG"}}' in tun.ra.sh("nft -j list ruleset")
 
 
 def test_stock_nft_lists_flushes_and_deletes(tun):
@@ -181,3 +203,67 @@ def test_bridge_scenario_from_nft_syntax(modules, tmp_path):
         assert b.ra.counters()["ipv4_packets_fragmented"] >= 3
     finally:
         b.delete()
+
+
+def hidden_modules():
+    """Our modules unloaded and out of sight of modprobe and of the
+    plugins' check (modules.dep), as on a kernel DKMS did not build for."""
+    release = os.uname().release
+    tree = f"/lib/modules/{release}"
+    for _ in range(50):  # namespaces of earlier tests go away in the background
+        r = subprocess.run(["rmmod", "xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU"],
+                           capture_output=True, text=True)
+        if not any(os.path.exists(f"/sys/module/{m}")
+                   for m in ("xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU")):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(r.stderr)
+    with open(f"{tree}/modules.dep") as f:
+        kept = [line for line in f if not line.startswith("updates/")]
+    with open("/run/modules.dep", "w") as f:
+        f.writelines(kept)
+    subprocess.run(["mount", "--bind", "/run/modules.dep", f"{tree}/modules.dep"], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "none", f"{tree}/updates"], check=True)
+    return tree
+
+
+@pytest.mark.runs_last(1)
+def test_a_missing_module_is_named_with_exit_status_4(modules):
+    """Each tool of ours gives one exit status for a module it cannot
+    load, 4, and names the module and what installs it: iptables and
+    ip6tables (legacy and nft), nft-prefrag in text and JSON, checked or
+    loaded.  Nothing is changed."""
+    ns = Netns("nomod")
+    tree = hidden_modules()
+    try:
+        for cmd, module in (
+                ("iptables-legacy -t mangle -A POSTROUTING -j PREFRAG --mtu auto", "xt_PREFRAG"),
+                ("iptables-nft -t mangle -A POSTROUTING -j PREFRAG --mtu auto", "xt_PREFRAG"),
+                ("ip6tables-nft -t mangle -A POSTROUTING -j PREFRAG --mtu 1280", "xt_PREFRAG"),
+                ("iptables-legacy -t mangle -A PREROUTING -j CLEARDF", "xt_CLEARDF"),
+                ("iptables-legacy -A FORWARD -j REJECT --reject-with icmp-frag-needed "
+                 "--reject-mtu 1400", "xt_REJECT_MTU"),
+                ("iptables-nft -A FORWARD -j REJECT --reject-with icmp-frag-needed "
+                 "--reject-mtu 1400", "xt_REJECT_MTU"),
+                (f"{NFT_PREFRAG} add table ip t \\; add chain ip t c \\; "
+                 "add rule ip t c prefrag mtu auto", "xt_PREFRAG"),
+                (f"{NFT_PREFRAG} -c add table ip t \\; add chain ip t c \\; "
+                 "add rule ip t c cleardf", "xt_CLEARDF"),
+                (f"{NFT_PREFRAG} add table ip t \\; add chain ip t c \\; "
+                 "add rule ip t c reject with icmp frag-needed mtu 1400", "xt_REJECT_MTU"),
+                (f"echo '{{\"nftables\": [{{\"add\": {{\"rule\": {{\"family\": \"ip\", "
+                 f"\"table\": \"t\", \"chain\": \"c\", \"expr\": "
+                 f"[{{\"prefrag\": {{\"mtu\": \"auto\"}}}}]}}}}}}]}}' | {NFT_PREFRAG} -j -f -",
+                 "xt_PREFRAG")):
+            r = ns.run(cmd, check=False)
+            assert r.returncode == 4, (cmd, r.returncode, r.stderr)
+            assert (f"nf-prefrag's kernel module {module} is not installed for the running "
+                    f"kernel {os.uname().release}") in r.stderr, (cmd, r.stderr)
+        assert ns.sh("nft list ruleset") == ""
+    finally:
+        subprocess.run(["umount", f"{tree}/updates"], check=True)
+        subprocess.run(["umount", f"{tree}/modules.dep"], check=True)
+        subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU"],
+                       check=True)
+        ns.delete()

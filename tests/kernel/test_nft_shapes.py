@@ -85,11 +85,22 @@ SHAPES = {
 }
 
 
+def json_round_trip(ns):
+    """-j list, flush, -j -f: the same rules, listed as text."""
+    before = rules(ns)
+    doc = run(ns, ["-j", "list", "ruleset"]).stdout
+    assert '"xt"' not in doc and '"prefrag"' in doc and MAGIC not in doc, doc
+    ns.sh("nft flush ruleset")
+    run(ns, ["-j"], doc)
+    assert rules(ns) == before
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_shape_loads_lists_and_carries_traffic(tun, shape):
     body, extra, shown = SHAPES[shape]
     text = carries_traffic(tun, body, extra=extra)
     assert shown in text and "prefrag mtu auto" in text, text
+    json_round_trip(tun.ra)
 
 
 @pytest.mark.parametrize("family", ["ip", "inet"])

@@ -48,7 +48,8 @@ def test_translation():
             "--mtu", "1376", "--df", "clear")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ("nft 'add rule ip mangle POSTROUTING "
-                                "oifname \"eth1\" counter prefrag mtu 1376 df clear'")
+                                "oifname \"eth1\" counter prefrag mtu 1376 df clear "
+                                "# load with nft-prefrag'")
 
 
 # Ours, and iptables' own REJECT translations (our plugin replaces theirs).
@@ -92,7 +93,7 @@ def test_reject_frag_needed_translation_is_refused_by_stock_nft(tmp_path):
     r = ipt("-A", "FORWARD", "-j", "REJECT", "--reject-with", "icmp-frag-needed",
             "--reject-mtu", "1400")
     assert r.stdout.strip() == ("nft 'add rule ip filter FORWARD counter "
-                                "reject with icmp frag-needed mtu 1400'")
+                                "reject with icmp frag-needed mtu 1400 # load with nft-prefrag'")
     ruleset = tmp_path / "r.nft"
     ruleset.write_text("table ip t {\n chain c {\n  type filter hook forward priority 0;\n"
                        "  reject with icmp frag-needed mtu 1400\n }\n}\n")
