@@ -63,7 +63,7 @@ static void judge_modules(struct doctor_report *r)
 		char hint[512];
 
 		if (!mod->loaded && mod->file[0] &&
-		    nf_prefrag_module_state(mod->name, hint, sizeof(hint)) ==
+		    nf_prefrag_module_state(mod->name, hint, sizeof(hint), true) ==
 		    NF_PREFRAG_MODULE_REFUSED)
 			find(r, "module-signature-refused", "problem", NULL, NULL,
 			     "%c%s.", toupper((unsigned char)hint[0]), hint + 1);

@@ -203,7 +203,7 @@ static void reject_needs_revision1(const struct reject_family *f)
 {
 	char hint[512];
 
-	nf_prefrag_module_state("xt_REJECT_MTU", hint, sizeof(hint));
+	nf_prefrag_module_state("xt_REJECT_MTU", hint, sizeof(hint), true);
 	xtables_error(RESOURCE_PROBLEM,
 		      "REJECT: %s needs REJECT revision 1 from nf-prefrag's kernel module xt_REJECT_MTU%s%s",
 		      f->types[f->too_big].name, hint[0] ? ": " : ", which the kernel does not have",

@@ -113,7 +113,7 @@ int nf_prefrag_modprobe(const char *module, char *err, size_t len)
 }
 
 enum nf_prefrag_module_state
-nf_prefrag_module_state(const char *module, char *hint, size_t len)
+nf_prefrag_module_state(const char *module, char *hint, size_t len, bool may_load)
 {
 	enum nf_prefrag_module_state s;
 	struct utsname u;
@@ -130,7 +130,7 @@ nf_prefrag_module_state(const char *module, char *hint, size_t len)
 		char err[256];
 
 		s = NF_PREFRAG_MODULE_INSTALLED;
-		if (policy) {
+		if (policy && may_load) {
 			if (nf_prefrag_modprobe(module, err, sizeof(err)) == 0)
 				return NF_PREFRAG_MODULE_LOADED;
 			/* EKEYREJECTED, ENOKEY; lockdown: EPERM */

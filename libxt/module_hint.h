@@ -7,6 +7,7 @@
 #ifndef NF_PREFRAG_MODULE_HINT_H
 #define NF_PREFRAG_MODULE_HINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum nf_prefrag_module_state {
@@ -22,11 +23,12 @@ enum nf_prefrag_module_state {
  * The state of @module on the running kernel; @hint (if not NULL) gets a
  * sentence saying what is wrong and what to run, or "" when nothing is.
  * On a kernel that loads signed modules only (module.sig_enforce, lockdown),
- * an installed module is loaded with modprobe to learn whether the kernel
- * takes its signature: adding a rule would load it all the same.
+ * an installed module is loaded with modprobe, if @may_load, to learn
+ * whether the kernel takes its signature (adding a rule would load it all
+ * the same); otherwise it counts as installed.
  */
 enum nf_prefrag_module_state
-nf_prefrag_module_state(const char *module, char *hint, size_t len);
+nf_prefrag_module_state(const char *module, char *hint, size_t len, bool may_load);
 
 /* modprobe @module: 0 when loaded, else what modprobe said in @err. */
 int nf_prefrag_modprobe(const char *module, char *err, size_t len);

@@ -19,7 +19,7 @@ static inline void xt_require_module(const char *target, const char *module)
 	if (xt_translating())
 		return;
 	if (nf_prefrag_module_missing(nf_prefrag_module_state(module, hint,
-							      sizeof(hint))))
+							      sizeof(hint), true)))
 		xtables_error(RESOURCE_PROBLEM, "%s: %s", target, hint);
 }
 

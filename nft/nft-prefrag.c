@@ -77,7 +77,7 @@ static int need_modules(const struct statement *stmts, size_t n, bool check,
 		if (i == n)
 			continue;
 		state = nf_prefrag_module_state(target_modules[m].module, hint,
-						sizeof(hint));
+						sizeof(hint), !check);
 		if (nf_prefrag_module_missing(state)) {
 			fprintf(stderr, "nft-prefrag: %s\n", hint);
 			ret = EXIT_MODULE;
