@@ -91,7 +91,7 @@ plugins: $(XT_PLUGINS)
 	@ln -sf libxt_REJECT.so $(BUILD)/libxt/libip6t_REJECT.so
 
 $(BUILD)/libxt/%.so: libxt/%.c $(MODULE_HINT) $(OPTION_LAYOUT) $(NFT_SYNTAX) \
-		libxt/xt_module_check.h kernel/include/uapi/linux/netfilter/*.h
+		libxt/xt_module_check.h libxt/xt_translate.h kernel/include/uapi/linux/netfilter/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(XT_CFLAGS) $(LDFLAGS) -shared -o $@ $< libxt/module_hint.c \
 		libxt/option_layout.c $(XT_LIBS)
@@ -213,10 +213,18 @@ fuzz: all
 		$(if $(NF_PREFRAG_KERNEL),--kernel $(NF_PREFRAG_KERNEL)) --timeout 3600 -- \
 		/usr/bin/python3 -m pytest -v --color=no -rA -p no:cacheprovider tests/kernel/test_fuzz.py
 
-# Once with one vCPU, once with two: the cost per packet should scale.
+# Benchmarks on the default guest kernel (NF_PREFRAG_KERNEL picks another).
+# Instructions counted (vm.py --icount, one vCPU: the same whatever else the
+# host does); BENCH_CLOCK=wall for the host's clock, with one vCPU and with
+# two.  BEFORE=rev adds peers that run commit rev's modules.
+BENCH_CLOCK ?= instructions
+BENCH_KVER = $(or $(NF_PREFRAG_KERNEL),$(shell /usr/bin/python3 tests/guest/vm.py --print-kernel))
 bench: all $(BUILD)/bench/nfq-prefrag
-	@set -e; for cpus in 1 2; do \
-		/usr/bin/python3 tests/guest/vm.py --cpus $$cpus --timeout 1800 -- \
+	@set -e; \
+	before=$(if $(BEFORE),$$(sh scripts/bench-before.sh $(BEFORE) $(BENCH_KVER))); \
+	for run in $(if $(filter wall,$(BENCH_CLOCK)),"--cpus 1" "--cpus 2",--icount); do \
+		NF_PREFRAG_BENCH_CLOCK=$(BENCH_CLOCK) NF_PREFRAG_BENCH_BEFORE=$$before \
+		/usr/bin/python3 tests/guest/vm.py --kernel $(BENCH_KVER) $$run --timeout 3600 -- \
 			/usr/bin/python3 tests/bench/bench_prefrag.py; \
 	done
 

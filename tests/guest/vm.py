@@ -320,9 +320,11 @@ def our_modules(kver, top):
 
 
 def run(kver, command, timeout, mem, cpus, quiet_console=False,
-        installed=False, cwd=None, top=TOP, extra_append=""):
+        installed=False, cwd=None, top=TOP, extra_append="", icount=False):
     """installed: the root's own modules (as its packages put them), not
-    ours from build/; cwd and top are paths inside the guest's root."""
+    ours from build/; cwd and top are paths inside the guest's root.
+    icount: the guest's clock counts instructions (one vCPU), so that
+    what it measures is the same whatever else the host is doing."""
     cache = os.path.join(TOP, "build", "guest",
                          kver if ROOT == "/" else
                          os.path.basename(os.path.normpath(ROOT)) + "-" + kver)
@@ -346,7 +348,7 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
         f.write(f"NF_PREFRAG_GUEST_TIMEOUT={timeout}\n")
         for k in ("CI", "NF_PREFRAG_VERBOSE", "NF_PREFRAG_FUZZ_FILE", "NF_PREFRAG_TIME_SCALE",
                   "NF_PREFRAG_SELFTESTS", "NF_PREFRAG_CHURN_CYCLES", "NF_PREFRAG_CHURN_RATE",
-                  "PYTEST_ADDOPTS", "TERM"):
+                  "NF_PREFRAG_BENCH_CLOCK", "NF_PREFRAG_BENCH_BEFORE", "PYTEST_ADDOPTS", "TERM"):
             if k in os.environ:
                 f.write(f"{k}={shlex_quote(os.environ[k])}\n")
     console = os.path.join(results, "console.log")
@@ -366,6 +368,10 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
             "-device", "virtio-9p-pci,fsdev=r,mount_tag=hostroot",
             "-fsdev", f"local,id=o,path={results},security_model=none",
             "-device", "virtio-9p-pci,fsdev=o,mount_tag=results"]
+    if icount:
+        # 4 ns of guest time per instruction; idle time skipped, not slept
+        # (shared/notes/guest-kernel.md).
+        qemu += ["-icount", "shift=2,sleep=off"]
     started = time.monotonic()
     timed_out = False
     with open(console, "wb") as con:
@@ -446,7 +452,11 @@ def main():
                     help="use the modules installed in the root (DKMS), not build/")
     ap.add_argument("--append", default="",
                     help="more kernel command line parameters")
+    ap.add_argument("--icount", action="store_true",
+                    help="guest time counts instructions (benchmarks; one vCPU)")
     ap.add_argument("--cwd", default=None, help="working directory in the guest")
+    ap.add_argument("--print-kernel", action="store_true",
+                    help="print the kernel a run would boot, and exit")
     ap.add_argument("--top", default=TOP,
                     help="where nf-prefrag's tree is, inside the guest's root")
     ap.add_argument("command", nargs=argparse.REMAINDER,
@@ -456,13 +466,19 @@ def main():
     ROOT = os.path.abspath(a.root)
     KERNEL_TREE = a.kernel_tree and os.path.abspath(a.kernel_tree)
     cmd = " ".join(a.command[1:] if a.command[:1] == ["--"] else a.command) or "true"
+    if a.icount and a.cpus != 1:
+        sys.exit("vm: --icount counts one vCPU's instructions: not with --cpus")
     kver = a.kernel or default_kernel()
+    if a.print_kernel:
+        print(kver)
+        return
     if not KERNEL_TREE:
         KERNEL_TREE = choose_kernel_tree(kver)
     if not os.path.isdir(in_kernel_tree(f"/lib/modules/{kver}")):
         sys.exit(f"vm: kernel {kver} not installed (have: {' '.join(kernel_versions())})")
     sys.exit(run(kver, cmd, a.timeout, a.mem, a.cpus, a.quiet,
-                 installed=a.installed, cwd=a.cwd, top=a.top, extra_append=a.append))
+                 installed=a.installed, cwd=a.cwd, top=a.top, extra_append=a.append,
+                 icount=a.icount))
 
 
 if __name__ == "__main__":

@@ -39,9 +39,13 @@ table inet t {
 """
 
 
+# As root (a chroot allows no user namespace), or as a user in one of its own.
+UNSHARE = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
+
+
 def in_netns(script, stdin=None):
     """@script in a fresh network namespace (its own empty ruleset)."""
-    return subprocess.run(["unshare", "-rn", "sh", "-c", script], input=stdin,
+    return subprocess.run([*UNSHARE, "sh", "-c", script], input=stdin,
                           capture_output=True, text=True)
 
 
