@@ -18,6 +18,7 @@
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
 #include <net/tcp.h>
+#include <net/xfrm.h>
 #include "compat-probed.h"
 
 /* skb_gso_segment() moved out of netdevice.h (6.4). */
@@ -104,6 +105,32 @@ nf_prefrag_ip6_fragment(struct net *net, struct sock *sk, struct sk_buff *skb,
 #else
 #define NF_PREFRAG_GSO_TCP_CWR	SKB_GSO_TCP_ECN
 #endif
+
+/* xfrm_decode_session() takes the network namespace since 6.8. */
+static inline int nf_prefrag_xfrm_decode_session(struct net *net,
+						 struct sk_buff *skb,
+						 struct flowi *fl,
+						 unsigned int family)
+{
+#ifdef NF_PREFRAG_HAVE_XFRM_DECODE_SESSION_NET
+	return xfrm_decode_session(net, skb, fl, family);
+#else
+	return xfrm_decode_session(skb, fl, family);
+#endif
+}
+
+/*
+ * An xfrm interface in collect_md mode (6.2, and some 6.1.y) takes its
+ * if_id from each packet's metadata, not from its parameters.
+ */
+static inline bool nf_prefrag_xfrm_if_collect_md(const struct xfrm_if *xi)
+{
+#ifdef NF_PREFRAG_HAVE_XFRM_IF_COLLECT_MD
+	return xi->p.collect_md;
+#else
+	return false;
+#endif
+}
 
 /* RFC 5925's TCP-AO option: named by the kernel since TCP-AO (6.7). */
 #ifndef TCPOPT_AO

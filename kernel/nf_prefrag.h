@@ -102,22 +102,12 @@ static inline void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb,
 #endif
 
 /*
- * "mtu auto": the MTU of the packet's route (for IPsec, the bundle's, after
- * ESP overhead), whatever the sending socket's PMTU mode.  ip_skb_dst_mtu()
- * and ip6_skb_dst_mtu() answer with the device's MTU for sockets that do not
- * use the path MTU (PROBE, INTERFACE, OMIT): their packets would be cut for
- * the link, not for the tunnel.  Forwarded IPv4 packets keep ip_forward()'s
- * view of the route (ip_dst_mtu_maybe_forward()).
+ * "mtu auto": the MTU of the packet's route (for IPsec, the SA path's,
+ * after ESP overhead, also through xfrm interfaces and VTIs), whatever the
+ * sending socket's PMTU mode (nf_prefrag_route.c).
  */
-static inline unsigned int nf_prefrag_ipv4_route_mtu(const struct sk_buff *skb)
-{
-	return ip_skb_dst_mtu(NULL, skb);
-}
-
-static inline unsigned int nf_prefrag_ipv6_route_mtu(const struct sk_buff *skb)
-{
-	return dst_mtu(skb_dst(skb));
-}
+unsigned int nf_prefrag_ipv4_route_mtu(struct sk_buff *skb);
+unsigned int nf_prefrag_ipv6_route_mtu(struct sk_buff *skb);
 
 /* Does @skb (all its segments, for GSO) fit in @mtu? */
 static inline bool nf_prefrag_fits(const struct sk_buff *skb, unsigned int mtu)

@@ -108,7 +108,7 @@ class Setup:
 
     def __init__(self, t, name, df=False):
         self.t, self.name, self.df, self.nfq = t, name, df, None
-        self.rules = PEERS.get(name) or DF_PEERS[name]
+        self.rules = PEERS[name] if name in PEERS else DF_PEERS[name]
 
     def __enter__(self):
         t = self.t

@@ -20,6 +20,11 @@ Tunnel: hosts on routed subnets, tunnel-mode (or transport-mode) SAs.
   own traffic.  Or no keys at all: an IKE daemon keys the tunnel
   (tests/lib/ike.py).
 
+RouteBased: the Tunnel's hosts and subnets, behind a route-based VPN: each
+gateway routes the far subnet to a device, an xfrm interface (if_id 42) or
+a VTI (key 42, the SAs' mark), left at its default MTU of 1500; SAs and
+policies carry the if_id or the mark, and match any traffic.
+
 Bridge: one Ethernet segment over two sites, gretap over IPsec.
 
     ha ---- [br0: eth0 + gt0] ra ==== GRE in ESP ==== rb [gt0 + eth0: br0] ---- hb
@@ -165,6 +170,56 @@ ip -6 route add {peer_net} dev eth1 src {me}
 ip xfrm policy add {sel_out} dir out tmpl src {out} dst {peer} proto esp reqid 1 mode tunnel
 ip xfrm policy add {sel_in} dir in {tmpl_in}
 ip xfrm policy add {sel_in} dir fwd {tmpl_in}
+""")
+
+
+class RouteBased(Gateways):
+    HA, RA_IN, RB_IN, HB = Tunnel.HA, Tunnel.RA_IN, Tunnel.RB_IN, Tunnel.HB
+    KEY = 42  # the xfrm interface's if_id, or the VTI's key and the SAs' mark
+
+    def __init__(self, prefix="rb", kind="xfrm", drop_fragments=True):
+        super().__init__(prefix, drop_fragments)
+        self.kind = kind
+        self.dev = "xfrm0" if kind == "xfrm" else "vti0"
+        self.ha.sh(f"ip addr add {self.HA}/24 dev eth0 && ip route add default via {self.RA_IN}")
+        self.hb.sh(f"ip addr add {self.HB}/24 dev eth0 && ip route add default via {self.RB_IN}")
+        for r, inside, me, peer, far in (
+                (self.ra, self.RA_IN, self.RA_OUT, self.RB_OUT, "10.0.4.0/24"),
+                (self.rb, self.RB_IN, self.RB_OUT, self.RA_OUT, "10.0.1.0/24")):
+            r.sysctl("net.ipv4.ip_forward", 1)
+            if kind == "xfrm":
+                link = f"ip link add xfrm0 type xfrm dev eth1 if_id {self.KEY}"
+            else:
+                link = (f"ip link add vti0 type vti local {me} remote {peer} "
+                        f"ikey {self.KEY} okey {self.KEY}")
+            r.sh(f"{link} && ip link set {self.dev} up && "
+                 f"ip addr add {inside}/24 dev eth0 && ip route add {far} dev {self.dev}")
+            if kind == "vti":
+                r.sysctl("net.ipv4.conf.vti0.disable_policy", 1)
+        self.keys("rfc4106(gcm(aes))")
+
+    def keys(self, aead, spis=(0x100, 0x200)):
+        """SAs (aead with a 160-bit key, or "cbc": AES-CBC with HMAC-SHA256)
+        and policies for any traffic, carrying the interface's if_id or the
+        VTI's mark; replaces those there were."""
+        tag = f"if_id {self.KEY}" if self.kind == "xfrm" else f"mark {self.KEY}"
+        if aead == "cbc":
+            algo = f"enc 'cbc(aes)' 0x{'33' * 16} auth-trunc 'hmac(sha256)' 0x{'44' * 32} 128"
+            algos = (algo, algo)
+        else:
+            algos = (f"aead '{aead}' {KEY_AB} 128", f"aead '{aead}' {KEY_BA} 128")
+        for r, me, peer, out_spi, in_spi, out_algo, in_algo in (
+                (self.ra, self.RA_OUT, self.RB_OUT, spis[0], spis[1], algos[0], algos[1]),
+                (self.rb, self.RB_OUT, self.RA_OUT, spis[1], spis[0], algos[1], algos[0])):
+            tmpl_in = f"tmpl src {peer} dst {me} proto esp reqid 2 mode tunnel"
+            r.sh(f"""
+ip xfrm state flush
+ip xfrm policy flush
+ip xfrm state add src {me} dst {peer} proto esp spi {out_spi} reqid 1 mode tunnel replay-window 64 {out_algo} {tag}
+ip xfrm state add src {peer} dst {me} proto esp spi {in_spi} reqid 2 mode tunnel replay-window 64 {in_algo} {tag}
+ip xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir out tmpl src {me} dst {peer} proto esp reqid 1 mode tunnel {tag}
+ip xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir in {tmpl_in} {tag}
+ip xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir fwd {tmpl_in} {tag}
 """)
 
 
