@@ -93,13 +93,14 @@ if BEFORE:
 
 
 def load_modules(directory=None):
-    """Our modules from the module tree, or from @directory (insmod)."""
+    """Our modules from the module tree, or from @directory (insmod, with
+    the kernel's modules they need loaded by modprobe of ours first)."""
     subprocess.run(["rmmod", *MODULES], capture_output=True)
+    subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU"], check=True)
     if directory:
+        subprocess.run(["rmmod", *MODULES], check=True)
         for m in reversed(MODULES):
             subprocess.run(["insmod", os.path.join(directory, m + ".ko")], check=True)
-    else:
-        subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF"], check=True)
 
 
 class Setup:

@@ -43,10 +43,15 @@ MTU = 1500
 
 class Gateways:
     RA_OUT, MID_A, MID_B, RB_OUT = "10.0.2.1", "10.0.2.2", "10.0.3.2", "10.0.3.1"
+    RA_OUT6, MID_A6, MID_B6, RB_OUT6 = "fd00:2::1", "fd00:2::2", "fd00:3::2", "fd00:3::1"
 
-    def __init__(self, prefix, drop_fragments, here=()):
+    def __init__(self, prefix, drop_fragments, here=(), underlay6=False):
         """here: the roles (say "ra") this system itself plays, in its own
-        namespace, with the rules it booted with."""
+        namespace, with the rules it booted with.  underlay6: ESP between
+        the gateways' IPv6 addresses (the path has both families; mid
+        drops the fragments of both)."""
+        self.out_a, self.out_b = ((self.RA_OUT6, self.RB_OUT6) if underlay6 else
+                                  (self.RA_OUT, self.RB_OUT))
         n = self.ns = {}
         for name in ("ha", "ra", "mid", "rb", "hb"):
             n[name] = Netns(f"{prefix}-{name}", here=name in here)
@@ -63,24 +68,36 @@ class Gateways:
         self.rb.sh(f"ip addr add {self.RB_OUT}/24 dev eth1 && "
                    f"ip route add 10.0.2.0/24 via {self.MID_B}")
         self.mid.sysctl("net.ipv4.ip_forward", 1)
+        if underlay6:
+            self.mid.sh(f"ip addr add {self.MID_A6}/64 dev eth0 nodad && "
+                        f"ip addr add {self.MID_B6}/64 dev eth1 nodad")
+            self.ra.sh(f"ip addr add {self.RA_OUT6}/64 dev eth1 nodad && "
+                       f"ip -6 route add fd00:3::/64 via {self.MID_A6}")
+            self.rb.sh(f"ip addr add {self.RB_OUT6}/64 dev eth1 nodad && "
+                       f"ip -6 route add fd00:2::/64 via {self.MID_B6}")
+            self.mid.sysctl("net.ipv6.conf.all.forwarding", 1)
         # nft without conntrack: fragments are seen as they are.
         self.mid.sh("nft -f -", input=(
             "table ip mid {\n chain drop_fragments {\n"
+            "  type filter hook forward priority 0;\n }\n}\n"
+            "table ip6 mid {\n chain drop_fragments {\n"
             "  type filter hook forward priority 0;\n }\n}\n"))
         self.drop_fragments(drop_fragments)
 
     def drop_fragments(self, on):
         """Make the path between the gateways drop IP fragments, or pass them."""
-        rule = ("add rule ip mid drop_fragments ip frag-off & 0x3fff != 0 "
-                "counter drop\n") if on else ""
-        self.mid.sh("nft -f -", input="flush chain ip mid drop_fragments\n" + rule)
+        rule = ("add rule ip mid drop_fragments ip frag-off & 0x3fff != 0 counter drop\n"
+                "add rule ip6 mid drop_fragments exthdr frag exists counter drop\n") if on else ""
+        self.mid.sh("nft -f -", input="flush chain ip mid drop_fragments\n"
+                    "flush chain ip6 mid drop_fragments\n" + rule)
 
     def fragments_dropped(self):
-        out = self.mid.sh("nft list chain ip mid drop_fragments")
-        for line in out.splitlines():
-            if "counter packets" in line:
-                return int(line.split("packets")[1].split()[0])
-        return 0
+        n = 0
+        for family in ("ip", "ip6"):
+            for line in self.mid.sh(f"nft list chain {family} mid drop_fragments").splitlines():
+                if "counter packets" in line:
+                    n += int(line.split("packets")[1].split()[0])
+        return n
 
     def ipsec(self, mode, selector_ab, selector_ba, forward=False):
         """ESP with static keys (rfc4106(gcm(aes))) between ra and rb for
@@ -89,9 +106,9 @@ class Gateways:
         may use them (Tunnel's IPv6 subnets)."""
         self.mode = mode
         for r, me, peer, sel_out, sel_in, spi_out, spi_in, key_out, key_in in (
-                (self.ra, self.RA_OUT, self.RB_OUT, selector_ab, selector_ba,
+                (self.ra, self.out_a, self.out_b, selector_ab, selector_ba,
                  0x100, 0x200, KEY_AB, KEY_BA),
-                (self.rb, self.RB_OUT, self.RA_OUT, selector_ba, selector_ab,
+                (self.rb, self.out_b, self.out_a, selector_ba, selector_ab,
                  0x200, 0x100, KEY_BA, KEY_AB)):
             aead = "aead 'rfc4106(gcm(aes))'"
             tmpl_in = f"tmpl src {peer} dst {me} proto esp reqid 2 mode {mode}"
@@ -126,10 +143,10 @@ class Tunnel(Gateways):
     HA6, RA_IN6, RB_IN6, HB6 = "fd00:1::2", "fd00:1::1", "fd00:4::1", "fd00:4::2"
 
     def __init__(self, prefix="t", mode="tunnel", drop_fragments=True, ipv6=False,
-                 keying="static", here=()):
+                 keying="static", here=(), underlay6=False):
         """keying "ike": no SAs or policies; an IKE daemon (tests/lib/ike.py)
         negotiates them for the hosts' subnets."""
-        super().__init__(prefix, drop_fragments, here)
+        super().__init__(prefix, drop_fragments, here, underlay6)
         self.ha.sh(f"ip addr add {self.HA}/24 dev eth0 && "
                    f"ip route add default via {self.RA_IN}")
         self.hb.sh(f"ip addr add {self.HB}/24 dev eth0 && "
@@ -157,9 +174,9 @@ class Tunnel(Gateways):
         for h, me, gw in ((self.ha, self.HA6, self.RA_IN6), (self.hb, self.HB6, self.RB_IN6)):
             h.sh(f"ip addr add {me}/64 dev eth0 nodad && ip -6 route add default via {gw}")
         for r, me, peer_net, out, peer, sel_out, sel_in in (
-                (self.ra, self.RA_IN6, "fd00:4::/64", self.RA_OUT, self.RB_OUT,
+                (self.ra, self.RA_IN6, "fd00:4::/64", self.out_a, self.out_b,
                  "src fd00:1::/64 dst fd00:4::/64", "src fd00:4::/64 dst fd00:1::/64"),
-                (self.rb, self.RB_IN6, "fd00:1::/64", self.RB_OUT, self.RA_OUT,
+                (self.rb, self.RB_IN6, "fd00:1::/64", self.out_b, self.out_a,
                  "src fd00:4::/64 dst fd00:1::/64", "src fd00:1::/64 dst fd00:4::/64")):
             r.sysctl("net.ipv6.conf.all.forwarding", 1)
             tmpl_in = f"tmpl src {peer} dst {out} proto esp reqid 2 mode tunnel"
@@ -177,20 +194,21 @@ class RouteBased(Gateways):
     HA, RA_IN, RB_IN, HB = Tunnel.HA, Tunnel.RA_IN, Tunnel.RB_IN, Tunnel.HB
     KEY = 42  # the xfrm interface's if_id, or the VTI's key and the SAs' mark
 
-    def __init__(self, prefix="rb", kind="xfrm", drop_fragments=True):
-        super().__init__(prefix, drop_fragments)
+    def __init__(self, prefix="rb", kind="xfrm", drop_fragments=True, underlay6=False):
+        super().__init__(prefix, drop_fragments, underlay6=underlay6)
         self.kind = kind
         self.dev = "xfrm0" if kind == "xfrm" else "vti0"
         self.ha.sh(f"ip addr add {self.HA}/24 dev eth0 && ip route add default via {self.RA_IN}")
         self.hb.sh(f"ip addr add {self.HB}/24 dev eth0 && ip route add default via {self.RB_IN}")
         for r, inside, me, peer, far in (
-                (self.ra, self.RA_IN, self.RA_OUT, self.RB_OUT, "10.0.4.0/24"),
-                (self.rb, self.RB_IN, self.RB_OUT, self.RA_OUT, "10.0.1.0/24")):
+                (self.ra, self.RA_IN, self.out_a, self.out_b, "10.0.4.0/24"),
+                (self.rb, self.RB_IN, self.out_b, self.out_a, "10.0.1.0/24")):
             r.sysctl("net.ipv4.ip_forward", 1)
             if kind == "xfrm":
                 link = f"ip link add xfrm0 type xfrm dev eth1 if_id {self.KEY}"
             else:
-                link = (f"ip link add vti0 type vti local {me} remote {peer} "
+                kind6 = "vti6" if underlay6 else "vti"
+                link = (f"ip link add vti0 type {kind6} local {me} remote {peer} "
                         f"ikey {self.KEY} okey {self.KEY}")
             r.sh(f"{link} && ip link set {self.dev} up && "
                  f"ip addr add {inside}/24 dev eth0 && ip route add {far} dev {self.dev}")
@@ -209,14 +227,14 @@ class RouteBased(Gateways):
         else:
             algos = (f"aead '{aead}' {KEY_AB} 128", f"aead '{aead}' {KEY_BA} 128")
         for r, me, peer, out_spi, in_spi, out_algo, in_algo in (
-                (self.ra, self.RA_OUT, self.RB_OUT, spis[0], spis[1], algos[0], algos[1]),
-                (self.rb, self.RB_OUT, self.RA_OUT, spis[1], spis[0], algos[1], algos[0])):
+                (self.ra, self.out_a, self.out_b, spis[0], spis[1], algos[0], algos[1]),
+                (self.rb, self.out_b, self.out_a, spis[1], spis[0], algos[1], algos[0])):
             tmpl_in = f"tmpl src {peer} dst {me} proto esp reqid 2 mode tunnel"
             r.sh(f"""
 ip xfrm state flush
 ip xfrm policy flush
-ip xfrm state add src {me} dst {peer} proto esp spi {out_spi} reqid 1 mode tunnel replay-window 64 {out_algo} {tag}
-ip xfrm state add src {peer} dst {me} proto esp spi {in_spi} reqid 2 mode tunnel replay-window 64 {in_algo} {tag}
+ip xfrm state add src {me} dst {peer} proto esp spi {out_spi} reqid 1 mode tunnel replay-window 64 {out_algo} {tag} flag af-unspec
+ip xfrm state add src {peer} dst {me} proto esp spi {in_spi} reqid 2 mode tunnel replay-window 64 {in_algo} {tag} flag af-unspec
 ip xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir out tmpl src {me} dst {peer} proto esp reqid 1 mode tunnel {tag}
 ip xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir in {tmpl_in} {tag}
 ip xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir fwd {tmpl_in} {tag}
