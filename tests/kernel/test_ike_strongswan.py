@@ -4,6 +4,7 @@ is about to be encrypted, through a path that drops IP fragments.  The
 README's strongSwan recipes are these rules."""
 import re
 import socket
+import subprocess
 import threading
 import time
 
@@ -16,7 +17,7 @@ from ike_scenarios import (NFT_RULES, add_policy_rules, assert_no_esp_fragments,
                            full_size_packets_cross_only_with_prefrag,
                            nft_rule_with_rt_ipsec_exists, rekey_during_a_transfer)
 from nettest import NFT_PREFRAG, capture, ping, scaled, tcp_transfer, udp_exchange
-from topology import Bridge, Tunnel
+from topology import Bridge, RouteBased, Tunnel
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +229,30 @@ def test_road_warrior_sends_from_its_virtual_ip(modules, tmp_path):
     finally:
         t.delete()
     assert_no_esp_fragments(wire)
+
+
+def test_route_based_xfrm_interface_with_if_id(modules, tmp_path):
+    """strongSwan's route-based setup: CHILD_SAs with if_id_in/if_id_out, an
+    xfrm interface with that if_id left at its default MTU, the far subnet
+    routed to it.  `-o xfrm0 --mtu auto` is the SA path's MTU: full-size
+    packets cross, and keep crossing through a rekey mid-transfer."""
+    subprocess.run(["modprobe", "xfrm_interface"], check=True)
+    t = RouteBased(prefix="swx", kind="xfrm", keying="ike")
+    t.tmp = tmp_path
+    rule = f"-t mangle -A POSTROUTING -o {t.dev} -j PREFRAG --mtu auto"
+    try:
+        with Charons() as daemons:
+            daemons.start(t.ra, "ra")
+            daemons.start(t.rb, "rb")
+            configure_gateways(t, daemons, child_extra=(
+                f"if_id_in = {t.KEY}\n                if_id_out = {t.KEY}"))
+            daemons[0].initiate("net")
+            assert f"if_id {hex(t.KEY)}" in t.ra.sh("ip xfrm state")
+            assert ping(t.ha, t.HB, 1472, count=2) == 100.0
+            add_policy_rules(t, rule)
+            assert_sizes_cross(t)
+            t.flush_rules()
+            rekey_during_a_transfer(
+                t, lambda: daemons[0].swanctl("--rekey", "--child", "net"), rule)
+    finally:
+        t.delete()

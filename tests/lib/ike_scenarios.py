@@ -23,10 +23,10 @@ NFT_RULES = """table inet vpn {
 SIZES = [1300, 1400, 1420, 1438, 1446, 1447, 1472, 2000, 4000, 8000]
 
 
-def add_policy_rules(tun):
+def add_policy_rules(tun, rule=IPTABLES_RULE):
     """Each gateway needs the rule: ra for a->b, rb for the replies."""
     for r in tun.routers():
-        r.sh(f"iptables {IPTABLES_RULE}")
+        r.sh(f"iptables {rule}")
 
 
 def esp_bytes(ns):
@@ -86,10 +86,10 @@ def broken_pmtud_df_tcp_is_byte_exact(tun):
     assert_no_esp_fragments(wire)
 
 
-def rekey_during_a_transfer(tun, rekey):
+def rekey_during_a_transfer(tun, rekey, rule=IPTABLES_RULE):
     """@rekey (the daemon's own command) in the middle of a 3 MiB transfer:
     byte-exact, new SPIs, and the old SA and the new one both carried it."""
-    add_policy_rules(tun)
+    add_policy_rules(tun, rule)
     before = esp_spis(tun.ra)
     result = {}
     size = 3 << 20

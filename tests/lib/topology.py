@@ -194,7 +194,10 @@ class RouteBased(Gateways):
     HA, RA_IN, RB_IN, HB = Tunnel.HA, Tunnel.RA_IN, Tunnel.RB_IN, Tunnel.HB
     KEY = 42  # the xfrm interface's if_id, or the VTI's key and the SAs' mark
 
-    def __init__(self, prefix="rb", kind="xfrm", drop_fragments=True, underlay6=False):
+    def __init__(self, prefix="rb", kind="xfrm", drop_fragments=True, underlay6=False,
+                 keying="static"):
+        """keying "ike": no SAs or policies; an IKE daemon negotiates them
+        with the interface's if_id (tests/lib/ike.py)."""
         super().__init__(prefix, drop_fragments, underlay6=underlay6)
         self.kind = kind
         self.dev = "xfrm0" if kind == "xfrm" else "vti0"
@@ -214,7 +217,8 @@ class RouteBased(Gateways):
                  f"ip addr add {inside}/24 dev eth0 && ip route add {far} dev {self.dev}")
             if kind == "vti":
                 r.sysctl("net.ipv4.conf.vti0.disable_policy", 1)
-        self.keys("rfc4106(gcm(aes))")
+        if keying == "static":
+            self.keys("rfc4106(gcm(aes))")
 
     def keys(self, aead, spis=(0x100, 0x200)):
         """SAs (aead with a 160-bit key, or "cbc": AES-CBC with HMAC-SHA256)
