@@ -66,3 +66,19 @@ def test_tcp_recipe_is_the_tested_clamping_rule():
     assert normalized(blocks[1]) == [test_ike_strongswan.CLAMP_MSS]
     segment = test_ike_strongswan.TCP_SEGMENT.replace("-i eth0", "-i lan0")
     assert segment in normalized(blocks[0])
+
+
+def test_route_based_recipe_is_the_tested_configuration():
+    child, commands = readme_blocks("### Recipe: route-based VPNs (xfrm interfaces, VTI)")[:2]
+    t = test_ike_strongswan.RouteBased
+    assert normalized(child) == [f"if_id_in = {t.KEY}", f"if_id_out = {t.KEY}"]
+    # The topology's gateway ra, with wan0 for eth1, and the test's rule.
+    assert normalized(commands) == [
+        f"ip link add xfrm0 type xfrm dev wan0 if_id {t.KEY}", "ip link set xfrm0 up",
+        "ip route add 10.0.4.0/24 dev xfrm0",
+        "iptables -t mangle -A POSTROUTING -o xfrm0 -j PREFRAG --mtu auto"]
+    test = open(os.path.join(TOP, "tests", "kernel", "test_ike_strongswan.py")).read()
+    assert 'f"if_id_in = {t.KEY}\\n                if_id_out = {t.KEY}"' in test
+    assert 'rule = f"-t mangle -A POSTROUTING -o {t.dev} -j PREFRAG --mtu auto"' in test
+    topology = open(os.path.join(TOP, "tests", "lib", "topology.py")).read()
+    assert 'link = f"ip link add xfrm0 type xfrm dev eth1 if_id {self.KEY}"' in topology
