@@ -45,6 +45,21 @@ struct rule {
 	char	text[DOCTOR_TEXT_LEN];
 };
 
+/*
+ * A route-based VPN device (xfrm interface, vti, vti6) and the SA path it
+ * sends into, as its outbound SA and the route to that SA's peer say.
+ */
+struct tunnel_if {
+	char		name[DOCTOR_NAME_LEN];
+	char		kind[8];		/* xfrm, vti, vti6 */
+	unsigned int	mtu;
+	unsigned int	key;			/* if_id, or the VTI's okey (mark) */
+	char		peer[DOCTOR_NAME_LEN];	/* its outbound SA's destination */
+	char		underlay[DOCTOR_NAME_LEN];	/* device the route to it takes */
+	unsigned int	underlay_mtu;
+	unsigned int	sa_mtu;			/* 0: no SA, or one not computed */
+};
+
 struct netns_report {
 	char		name[DOCTOR_NAME_LEN];	/* "" for the doctor's own */
 	bool		proc_file;		/* /proc/net/nf_prefrag exists */
@@ -55,6 +70,8 @@ struct netns_report {
 	unsigned int	xfrm_out_policies;	/* IPsec policies, direction out */
 	unsigned int	xfrm_tunnel_states, xfrm_transport_states;
 	bool		xfrm_known;		/* ip xfrm could be asked */
+	struct tunnel_if *tunnels;
+	size_t		n_tunnels;
 };
 
 struct finding {
@@ -86,6 +103,10 @@ void rules_inspect(struct netns_report *ns);
 
 /* xfrm.c */
 void xfrm_inspect(struct netns_report *ns);
+/* The MTU a tunnel-mode ESP SA carries over a path of @path_mtu (as the
+ * kernel's xfrm_state_mtu()); 0 for a transform it does not know. */
+unsigned int esp_tunnel_mtu(const char *algorithms, bool ipv6_outer, bool udp_encap,
+			    unsigned int path_mtu);
 
 /* findings.c */
 void findings_judge(struct doctor_report *r);

@@ -117,6 +117,38 @@ static void judge_ipsec(struct doctor_report *r, const struct netns_report *ns)
 		     ns->xfrm_out_policies, ns->xfrm_out_policies == 1 ? "y" : "ies");
 }
 
+/* Does a rule of ours send packets out of @dev? */
+static bool prefrag_on(const struct netns_report *ns, const char *dev)
+{
+	char out_opt[DOCTOR_NAME_LEN + 8], oifname[DOCTOR_NAME_LEN + 16];
+	size_t i;
+
+	snprintf(out_opt, sizeof(out_opt), "-o %s ", dev);
+	snprintf(oifname, sizeof(oifname), "oifname \"%s\"", dev);
+	for (i = 0; i < ns->n_rules; i++)
+		if (is_prefrag(&ns->rules[i]) && (strstr(ns->rules[i].text, out_opt) ||
+						  strstr(ns->rules[i].text, oifname)))
+			return true;
+	return false;
+}
+
+static void judge_tunnels(struct doctor_report *r, const struct netns_report *ns)
+{
+	size_t i;
+
+	for (i = 0; i < ns->n_tunnels; i++) {
+		const struct tunnel_if *t = &ns->tunnels[i];
+
+		if (!t->sa_mtu || t->mtu <= t->sa_mtu || prefrag_on(ns, t->name))
+			continue;
+		find(r, "tunnel-interface-mtu", "problem", ns, NULL,
+		     "%s (%s, %s %u) has MTU %u, but the SA it sends into (to %s, over %s with MTU %u) carries %u bytes: packets without DF of %u to %u bytes are encrypted whole and their ESP packets fragmented on the wire. Add iptables -t mangle -A POSTROUTING -o %s -j PREFRAG --mtu auto (auto follows the SA), or set ip link set %s mtu %u.",
+		     t->name, t->kind, strcmp(t->kind, "xfrm") ? "key" : "if_id", t->key, t->mtu,
+		     t->peer, t->underlay, t->underlay_mtu, t->sa_mtu, t->sa_mtu + 1, t->mtu,
+		     t->name, t->name, t->sa_mtu);
+	}
+}
+
 void findings_judge(struct doctor_report *r)
 {
 	size_t i, j;
@@ -128,5 +160,6 @@ void findings_judge(struct doctor_report *r)
 		for (j = 0; j < ns->n_rules; j++)
 			judge_rule(r, ns, &ns->rules[j]);
 		judge_ipsec(r, ns);
+		judge_tunnels(r, ns);
 	}
 }

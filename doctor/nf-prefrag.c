@@ -147,6 +147,7 @@ static int doctor(int argc, char **argv)
 	for (i = 0; i < r.n_netns; i++) {
 		free(r.netns[i].counters);
 		free(r.netns[i].rules);
+		free(r.netns[i].tunnels);
 	}
 	free(r.netns);
 	free(r.findings);

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from nettest import NFT_PREFRAG, TOP, udp_exchange
-from topology import Tunnel
+from topology import RouteBased, Tunnel
 
 DOCTOR = os.path.join(TOP, "build", "doctor", "nf-prefrag")
 FORWARD_CLEAR = "-A FORWARD -j PREFRAG --mtu auto --df clear"
@@ -172,3 +172,36 @@ def test_every_namespace_by_default_and_usage_errors(tun):
     assert names[0] == "" and tun.ra.name in names and tun.rb.name in names
     r = doctor(tun.ra, "--netns", "no-such-ns")
     assert r.returncode == 2 and 'no network namespace "no-such-ns"' in r.stderr
+
+
+@pytest.mark.parametrize("kind", ["xfrm", "vti"])
+def test_a_tunnel_interface_above_its_sa_path_is_flagged(modules, kind):
+    """A route-based VPN device whose MTU exceeds the SA path behind it (an
+    xfrm interface at its default 1500, a VTI at 1480, the SA 1446): the
+    number to set, from the SA's transform and the underlay's MTU.  Gone
+    with the MTU set, or with a PREFRAG rule on the device; back when the
+    underlay's MTU shrinks below what the set MTU assumed."""
+    subprocess.run(["modprobe", "-a", "xfrm_interface", "ip_vti"], check=True)
+    t = RouteBased(prefix=f"dt{kind[0]}", kind=kind)
+    try:
+        found, _, _ = findings(t.ra)
+        [f] = found["tunnel-interface-mtu"]
+        default = 1500 if kind == "xfrm" else 1480
+        assert (f"{t.dev} ({kind}, {'if_id' if kind == 'xfrm' else 'key'} 42) has MTU "
+                f"{default}, but the SA it sends into (to 10.0.3.1, over eth1 with MTU 1500) "
+                "carries 1446 bytes") in f["message"], f
+        assert f"ip link set {t.dev} mtu 1446" in f["message"]
+        t.ra.sh(f"ip link set {t.dev} mtu 1446")
+        assert "tunnel-interface-mtu" not in findings(t.ra)[0]
+        t.ra.sh("ip link set eth1 mtu 1400")
+        [f] = findings(t.ra)[0]["tunnel-interface-mtu"]
+        assert "over eth1 with MTU 1400) carries 1346 bytes" in f["message"], f
+        t.ra.sh(f"iptables -t mangle -A POSTROUTING -o {t.dev} -j PREFRAG --mtu auto")
+        assert "tunnel-interface-mtu" not in findings(t.ra)[0]
+        # Another transform: AES-CBC with HMAC-SHA256 on 1400 bytes.
+        t.ra.sh("iptables -t mangle -F")
+        t.keys("cbc", spis=(0x500, 0x600))
+        [f] = findings(t.ra)[0]["tunnel-interface-mtu"]
+        assert "carries 1326 bytes" in f["message"], f
+    finally:
+        t.delete()
