@@ -8,6 +8,7 @@
 #   make check-debug  the guest suites on a debug kernel (KASAN, kmemleak, lockdep)
 #   make fuzz         100 000 fuzz packets through every action, in the guest
 #   make bench        benchmarks (not part of the tests)
+#   make profile      where fragmenting's instructions go (perf, in the guest)
 #   make install      plugins, nft-prefrag, man pages, modprobe.d file
 #   make dkms-install the kernel modules, with DKMS, for every kernel with headers
 #   make deb          Debian packages (nf-prefrag-dkms, xtables-nf-prefrag) in build/deb
@@ -22,7 +23,13 @@ BUILD     := $(TOP)/build
 # The one place the version lives is debian/changelog (upstream part).
 VERSION   := $(shell sh $(TOP)/scripts/version.sh)
 # Every kernel with headers installed; the guest tests use the 6.1 one.
-KVERS     ?= $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))
+# Kernels with headers: installed, or unpacked by set-up into the kernel
+# cache (newer kernels, whose headers depend on their image).
+KERNELS   := /var/tmp/nf-prefrag/kernels
+KVERS     ?= $(sort $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build \
+		$(KERNELS)/lib/modules/*/build))))
+# A kernel's build directory, for a shell variable's release.
+KBUILD_OF = $$(k=/lib/modules/$(1)/build; [ -e $$k ] || k=$(KERNELS)/lib/modules/$(1)/build; echo $$k)
 W         ?= 1
 
 # dpkg-buildflags (hardening) arrive in these; -Werror is for our own builds.
@@ -81,7 +88,7 @@ modules:
 		d=$(BUILD)/kernel/$$v; mkdir -p $$d; \
 		cp -rsf $(TOP)/kernel/. $$d/; \
 		echo "== modules for $$v"; \
-		$(MAKE) -s -C /lib/modules/$$v/build M=$$d W=$(W) NF_PREFRAG_WERROR=y \
+		$(MAKE) -s -C $(call KBUILD_OF,$$v) M=$$d W=$(W) NF_PREFRAG_WERROR=y \
 			NF_PREFRAG_VERSION=$(VERSION) modules; \
 	done
 
@@ -197,7 +204,7 @@ canary:
 	@set -e; for v in $(KVERS); do \
 		d=$(BUILD)/canary/$$v; mkdir -p $$d; \
 		cp -sf $(TOP)/tests/canary/Kbuild $(TOP)/tests/canary/*.c $$d/; \
-		$(MAKE) -s -C $(or $(KDIR),/lib/modules/$$v/build) M=$$d W=$(W) modules; \
+		$(MAKE) -s -C $(or $(KDIR),$(call KBUILD_OF,$$v)) M=$$d W=$(W) modules; \
 	done
 
 # The benchmark's NFQUEUE peer (userspace pre-fragmenter); not shipped.
@@ -228,6 +235,11 @@ bench: all $(BUILD)/bench/nfq-prefrag
 			/usr/bin/python3 tests/bench/bench_prefrag.py; \
 	done
 
+# Where the instructions go when PREFRAG fragments, against no rule.
+profile: all
+	/usr/bin/python3 tests/guest/vm.py --kernel $(BENCH_KVER) --icount --timeout 3600 -- \
+		/usr/bin/python3 tests/bench/profile_prefrag.py
+
 checkpatch:
 	sh scripts/checkpatch.sh
 
@@ -240,4 +252,4 @@ clean:
 	rm -rf kernel/.tmp_versions
 
 .PHONY: all setup modules plugins nft doctor updown man install uninstall dkms-src dkms-install \
-	dkms-uninstall deb deb-modules lint demo check check-boot check-matrix check-debug test-tools canary fuzz bench checkpatch clean
+	dkms-uninstall deb deb-modules lint demo check check-boot check-matrix check-debug test-tools canary fuzz bench profile checkpatch clean

@@ -18,10 +18,13 @@ dkms_here() {
 want=$(grep -c '^BUILT_MODULE_NAME\[' "$top/dkms.conf")
 dkms_here add -m nf-prefrag -v "$ver" >/dev/null
 built=0
-for k in /lib/modules/*/build; do
+# Installed headers, and those set-up unpacked into its kernel cache.
+for k in /lib/modules/*/build /var/tmp/nf-prefrag/kernels/lib/modules/*/build; do
 	[ -e "$k" ] || continue
 	kver=$(basename "$(dirname "$k")")
-	if ! dkms_here build -m nf-prefrag -v "$ver" -k "$kver" >/dev/null 2>&1; then
+	case $k in /lib/*) ;; *) [ ! -e "/lib/modules/$kver/build" ] || continue ;; esac
+	if ! dkms_here build -m nf-prefrag -v "$ver" -k "$kver" --kernelsourcedir "$(readlink -f "$k")" \
+		>/dev/null 2>&1; then
 		echo "dkms-check: build for $kver failed:" >&2
 		cat "$work/dkms/nf-prefrag/$ver/build/make.log" >&2 || true
 		exit 1

@@ -87,11 +87,14 @@ for p in $pkgs; do
 done
 [ -z "$missing" ] || apt-get install -y -qq --no-install-recommends $missing
 
-# The guest's kernels.  Their headers are installed (modules build against
-# them); their images are only unpacked, with their modules, into a cache
-# (dpkg-deb) that tests/guest/vm.py boots: set-up installs no kernel image
-# itself.  (Some headers depend on their image, 6.12's on Debian 12: apt
-# installs that one with them; README, "Two commands".)
+# The guest's kernels.  Their images are only unpacked, with their modules,
+# into a cache (dpkg-deb) that tests/guest/vm.py boots: set-up installs no
+# kernel image.  The release's own kernel's headers are installed (DKMS
+# builds against them, as on a gateway; on Debian 13 they bring the
+# release's own image); a newer kernel's are unpacked into the cache too
+# (the Makefile and scripts/dkms-check.sh build against them there), since
+# they depend on their image (6.12's on Debian 12), which apt would install
+# as a bootable kernel.
 KERNELS=/var/tmp/nf-prefrag/kernels
 
 # install_headers PACKAGE [SUITE]
@@ -105,11 +108,44 @@ named_by() {
 	dpkg-query -W -f='${Depends}' "$1" | sed -n 's/^\(linux-headers-[^ ,]*\).*/\1/p'
 }
 
-# unpack_image HEADERS: the image of the same kernel and version, in the cache.
+# unpack_headers HEADERS [SUITE]: a kernel's headers, and the headers and
+# kbuild tools they use, unpacked into the cache with their absolute links
+# and include pointed there: $KERNELS/lib/modules/REL/build builds modules.
+unpack_headers() {
+	rel=${1#linux-headers-}
+	[ -e "$KERNELS/lib/modules/$rel/build/Makefile" ] && return 0
+	# The cache holds no stale build link for unpack_image to trip on.
+	rm -f "$KERNELS/lib/modules/$rel/build"
+	tmp=$(mktemp -d)
+	chown _apt "$tmp" 2>/dev/null || true
+	(cd "$tmp" && apt-get download -qq "$1${2:+/$2}" >&2) ||
+		{ rm -rf "$tmp"; echo "install-deps: cannot download $1" >&2; exit 1; }
+	ver=$(dpkg-deb -f "$tmp"/*.deb Version)
+	parts=$(dpkg-deb -f "$tmp"/*.deb Depends | tr ',' '\n' |
+		sed -n 's/^ *\(linux-\(headers-[^ ]*-common[^ ]*\|kbuild-[^ ]*\)\).*/\1/p')
+	(cd "$tmp" && apt-get download -qq $(for p in $parts; do echo "$p${2:+/$2}"; done) >&2) ||
+		{ rm -rf "$tmp"; echo "install-deps: cannot download the parts of $1 $ver" >&2; exit 1; }
+	for deb in "$tmp"/*.deb; do
+		dpkg-deb -x "$deb" "$tmp/h"
+	done
+	mkdir -p "$KERNELS/usr/src" "$KERNELS/usr/lib" "$KERNELS/lib/modules/$rel"
+	cp -a "$tmp/h/usr/src/." "$KERNELS/usr/src/"
+	cp -a "$tmp/h/usr/lib/." "$KERNELS/usr/lib/"
+	rm -rf "$KERNELS/usr/lib/modules"
+	sed -i "s|^include /usr/src/|include $KERNELS/usr/src/|" \
+		"$KERNELS/usr/src/linux-headers-$rel/Makefile"
+	echo "$ver" >"$KERNELS/lib/modules/$rel/.headers-version"
+	# Made last: it marks the headers as complete in the cache.
+	ln -sfn "$KERNELS/usr/src/linux-headers-$rel" "$KERNELS/lib/modules/$rel/build"
+	rm -rf "$tmp"
+}
+
+# unpack_image HEADERS VERSION: the image of that kernel and version, in the
+# cache.
 unpack_image() {
 	rel=${1#linux-headers-}
 	[ -e "$KERNELS/boot/vmlinuz-$rel" ] && return 0
-	ver=$(dpkg-query -W -f='${Version}' "$1")
+	ver=$2
 	tmp=$(mktemp -d)
 	chown _apt "$tmp" 2>/dev/null || true
 	# Newer kernels come in parts that linux-image-REL depends on: the image
@@ -125,7 +161,7 @@ unpack_image() {
 	done
 	# Debian 13's kernels ship their modules under /usr.
 	for d in "$tmp/image/lib/modules/$rel" "$tmp/image/usr/lib/modules/$rel"; do
-		[ -d "$d" ] && { rm -rf "$KERNELS/lib/modules/$rel"; mv "$d" "$KERNELS/lib/modules/"; }
+		[ -d "$d" ] && { mkdir -p "$KERNELS/lib/modules/$rel"; cp -a "$d/." "$KERNELS/lib/modules/$rel/"; }
 	done
 	# The image itself: in /boot, or (newer kernels) beside the modules,
 	# from where the package's scripts put it in /boot.  Moved last: it
@@ -141,7 +177,8 @@ unpack_image() {
 
 # The release's own kernel.
 install_headers linux-headers-amd64
-unpack_image "$(named_by linux-headers-amd64)"
+pkg=$(named_by linux-headers-amd64)
+unpack_image "$pkg" "$(dpkg-query -W -f='${Version}' "$pkg")"
 # Newer kernels: from backports, or wherever the release carries them now
 # (bookworm's security suite has 6.12 as well): apt takes the one there is.
 for v in $KERNELS_BACKPORTS; do
@@ -152,12 +189,17 @@ for v in $KERNELS_BACKPORTS; do
 		pkg=$(apt-cache -t "$codename-backports" depends linux-headers-amd64 2>/dev/null |
 			sed -n "s/^  Depends: \(linux-headers-[0-9][^ ]*-amd64\)$/\1/p" | head -1)
 		[ -n "$pkg" ] || { echo "install-deps: no linux-headers-amd64 in $codename-backports" >&2; exit 1; }
-		install_headers "$pkg" "$codename-backports"
+		suite=$codename-backports
 	else
-		install_headers "linux-headers-$v-amd64"
-		pkg=$(named_by "linux-headers-$v-amd64")
+		# The versioned package linux-headers-V-amd64 names, wherever
+		# the release carries it.
+		pkg=$(apt-cache depends "linux-headers-$v-amd64" 2>/dev/null |
+			sed -n "s/^  Depends: \(linux-headers-[0-9][^ ]*-amd64\)$/\1/p" | head -1)
+		[ -n "$pkg" ] || { echo "install-deps: no linux-headers-$v-amd64" >&2; exit 1; }
+		suite=""
 	fi
-	unpack_image "$pkg"
+	unpack_headers "$pkg" $suite
+	unpack_image "$pkg" "$(cat "$KERNELS/lib/modules/${pkg#linux-headers-}/.headers-version")"
 done
 # iptables' source, for its iptables-test.py and xlate-test.py harnesses and
 # its own REJECT .t files.

@@ -32,8 +32,10 @@ make -s all test-tools canary 2>&1 | grep -v 'Skipping BTF generation' || true
 [ -e build/libxt/libxt_PREFRAG.so ] && [ -x build/nft/nft-prefrag ] && [ -x build/doctor/nf-prefrag ] &&
 	[ -x build/tests/xt-bad-blob ] ||
 	{ echo "build failed" >&2; exit 1; }
-for v in $(ls /lib/modules); do
-	[ -e "/lib/modules/$v/build" ] || continue
+# Every kernel with headers, installed or unpacked by set-up into its cache.
+for k in /lib/modules/*/build /var/tmp/nf-prefrag/kernels/lib/modules/*/build; do
+	[ -e "$k" ] || continue
+	v=$(basename "$(dirname "$k")")
 	[ -e "build/kernel/$v/xt_PREFRAG.ko" ] || { echo "modules for $v did not build" >&2; exit 1; }
 done
 
