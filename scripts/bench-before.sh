@@ -11,7 +11,9 @@ if [ ! -e "$dir/xt_PREFRAG.ko" ]; then
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	git -C "$top" archive "$rev" kernel | tar -x -C "$dir" --strip-components=1
-	make -s -C "/lib/modules/$kver/build" M="$dir" \
+	k=/lib/modules/$kver/build
+	[ -e "$k" ] || k=/var/tmp/nf-prefrag/kernels/lib/modules/$kver/build
+	make -s -C "$k" M="$dir" \
 		NF_PREFRAG_VERSION="$rev" modules >&2
 fi
 echo "$dir"

@@ -28,8 +28,14 @@ trap unmount_root EXIT
 
 echo "== build ($suite)"
 in_root "make -s all test-tools 2>&1 | grep -v 'Skipping BTF generation' || true"
-for v in $(ls "$root/lib/modules"); do
-	[ -e "$root/lib/modules/$v/build" ] || continue
+# The root's kernels with headers: installed, or unpacked by its set-up
+# (their build links name paths inside the root: -L, not -e).
+root_kernels() {
+	for k in "$root"/lib/modules/*/build "$root"/var/tmp/nf-prefrag/kernels/lib/modules/*/build; do
+		[ -L "$k" ] && basename "$(dirname "$k")"
+	done | sort -uV
+}
+for v in $(root_kernels); do
 	[ -e "$root/src/build/kernel/$v/xt_PREFRAG.ko" ] ||
 		{ echo "modules for $v did not build in $suite" >&2; exit 1; }
 done
@@ -57,8 +63,8 @@ in_root "sh tests/fuzz/make-packets.sh check 3000 && sh tests/selftests/prepare.
 # The release's own kernel (the oldest the root has) unless told; "newest":
 # the newest (from its backports).
 case ${NF_PREFRAG_KERNEL:-} in
-"") kver=$(ls "$root/lib/modules" | sort -V | head -1) ;;
-newest) kver=$(ls "$root/lib/modules" | sort -V | tail -1) ;;
+"") kver=$(root_kernels | head -1) ;;
+newest) kver=$(root_kernels | tail -1) ;;
 *) kver=$NF_PREFRAG_KERNEL ;;
 esac
 # The guest boots the root itself: without this machine's /proc, /sys, /dev.

@@ -17,7 +17,10 @@ chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
 	sh -c "cd /src && make -s all 2>&1 | grep -v 'Skipping BTF generation'" || true
 # The guest boots the root itself: without this machine's /proc, /sys, /dev.
 $PY tests/distro/matrix_root.py unmount "$name"
-for kver in $(ls "$root/lib/modules" | sort -V); do
+# The root's kernels with headers: installed, or unpacked by its set-up
+# (their build links name paths inside the root: -L, not -e).
+for kver in $(for k in "$root"/lib/modules/*/build "$root"/var/tmp/nf-prefrag/kernels/lib/modules/*/build; do
+		[ -L "$k" ] && basename "$(dirname "$k")"; done | sort -uV); do
 	[ -e "$root/src/build/kernel/$kver/xt_PREFRAG.ko" ] ||
 		{ echo "modules for $kver did not build in $name" >&2; exit 1; }
 	echo "== libreswan tests (guest: $name root, $kver)"
