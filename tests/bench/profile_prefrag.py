@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -28,7 +29,12 @@ def profile(t, peer, workdir):
     with bench.Setup(t, peer):
         perf = subprocess.Popen(["perf", "record", "-a", "-e", "cpu-clock", "-F", "2000",
                                  "-o", data], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                                stderr=open(data + ".log", "w"))
+        # perf takes a while to start (it reads every process's maps):
+        # measure once its file has its header.
+        while not os.path.exists(data) or os.path.getsize(data) == 0:
+            time.sleep(0.1)
+        time.sleep(2)
         got = tcp_transfer(t.ha, t.hb, t.HB, SIZE, port=5030, timeout=600)
         perf.send_signal(2)
         perf.wait()
@@ -40,7 +46,8 @@ def profile(t, peer, workdir):
     for line in out.splitlines():
         parts = line.split()
         if len(parts) >= 3 and parts[0].isdigit() and parts[1].startswith("["):
-            samples[" ".join(parts[2:])] = int(parts[0])
+            samples[parts[2]] = samples.get(parts[2], 0) + int(parts[0])
+    assert samples, open(data + ".log").read() + out[:2000]
     return {sym: n / (SIZE >> 20) for sym, n in samples.items()}
 
 
