@@ -61,20 +61,20 @@ class Gateways:
         veth(self.rb, "eth0", self.hb, "eth0")
         veth(self.ra, "eth1", self.mid, "eth0")
         veth(self.mid, "eth1", self.rb, "eth1")
-        self.mid.sh(f"ip addr add {self.MID_A}/24 dev eth0 && "
-                    f"ip addr add {self.MID_B}/24 dev eth1")
-        self.ra.sh(f"ip addr add {self.RA_OUT}/24 dev eth1 && "
-                   f"ip route add 10.0.3.0/24 via {self.MID_A}")
-        self.rb.sh(f"ip addr add {self.RB_OUT}/24 dev eth1 && "
-                   f"ip route add 10.0.2.0/24 via {self.MID_B}")
+        families = [(self.MID_A, self.MID_B, self.RA_OUT, self.RB_OUT,
+                     "10.0.2.0/24", "10.0.3.0/24", 24, "ip", "")]
+        if underlay6:
+            families.append((self.MID_A6, self.MID_B6, self.RA_OUT6, self.RB_OUT6,
+                             "fd00:2::/64", "fd00:3::/64", 64, "ip -6", " nodad"))
+        for mid_a, mid_b, ra, rb, net_a, net_b, plen, ip, opt in families:
+            self.mid.sh(f"ip addr add {mid_a}/{plen} dev eth0{opt} && "
+                        f"ip addr add {mid_b}/{plen} dev eth1{opt}")
+            self.ra.sh(f"ip addr add {ra}/{plen} dev eth1{opt} && "
+                       f"{ip} route add {net_b} via {mid_a}")
+            self.rb.sh(f"ip addr add {rb}/{plen} dev eth1{opt} && "
+                       f"{ip} route add {net_a} via {mid_b}")
         self.mid.sysctl("net.ipv4.ip_forward", 1)
         if underlay6:
-            self.mid.sh(f"ip addr add {self.MID_A6}/64 dev eth0 nodad && "
-                        f"ip addr add {self.MID_B6}/64 dev eth1 nodad")
-            self.ra.sh(f"ip addr add {self.RA_OUT6}/64 dev eth1 nodad && "
-                       f"ip -6 route add fd00:3::/64 via {self.MID_A6}")
-            self.rb.sh(f"ip addr add {self.RB_OUT6}/64 dev eth1 nodad && "
-                       f"ip -6 route add fd00:2::/64 via {self.MID_B6}")
             self.mid.sysctl("net.ipv6.conf.all.forwarding", 1)
         # nft without conntrack: fragments are seen as they are.
         self.mid.sh("nft -f -", input=(
