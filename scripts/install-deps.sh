@@ -125,6 +125,14 @@ unpack_headers() {
 		sed -n 's/^ *\(linux-\(headers-[^ ]*-common[^ ]*\|kbuild-[^ ]*\)\).*/\1/p')
 	(cd "$tmp" && apt-get download -qq $(for p in $parts; do echo "$p${2:+/$2}"; done) >&2) ||
 		{ rm -rf "$tmp"; echo "install-deps: cannot download the parts of $1 $ver" >&2; exit 1; }
+	# What they need besides the kernel (the compiler, pahole...), from apt.
+	needs=$(for deb in "$tmp"/*.deb; do dpkg-deb -f "$deb" Depends; done | tr ',' '\n' |
+		sed 's/|.*//; s/(.*//; s/ //g' | grep -v -e '^linux-image-' -e '^linux-headers-' \
+			-e '^linux-kbuild-' -e '^$' | sort -u)
+	for p in $needs; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			apt-get install -y -qq --no-install-recommends "$p" >&2
+	done
 	for deb in "$tmp"/*.deb; do
 		dpkg-deb -x "$deb" "$tmp/h"
 	done
