@@ -23,7 +23,7 @@ static const struct {
 	{ "encrypted_skipped", "left whole: already encrypted (ESP or AH)" },
 	{ "gso_segmented", "GSO/GRO aggregates split into segments before cutting" },
 	{ "tcp_segmented", "TCP packets re-segmented to fit (--tcp segment)" },
-	{ "errors", "dropped: out of memory or malformed" },
+	{ "errors", "dropped: out of memory, malformed, or a piece the next step refused (a full queue, as for any packet)" },
 	{ "icmp_too_big_sent", "ICMP errors telling a sender the MTU" },
 	{ "icmp_too_big_ratelimited",
 	  "ICMP errors not sent: over net.netfilter.nf_prefrag_icmp_rate" },
