@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from nettest import NFT_PREFRAG, TOP, udp_exchange
+from nettest import NFT_PREFRAG, TOP, scaled, udp_exchange
 from topology import RouteBased, Tunnel
 
 DOCTOR = os.path.join(TOP, "build", "doctor", "nf-prefrag")
@@ -22,7 +22,7 @@ def doctor(ns, *args):
     namespaces ip netns lists; nft-prefrag is found through PATH."""
     env = dict(os.environ, PATH=os.path.dirname(NFT_PREFRAG) + ":" + os.environ["PATH"])
     return subprocess.run([DOCTOR, "doctor", "--netns", ns.name, *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=scaled(60))
 
 
 def findings(ns):
@@ -167,7 +167,7 @@ def test_every_namespace_by_default_and_usage_errors(tun):
     tun.ra.sh(f"iptables-nft -t mangle {POSTROUTING_IPSEC}")
     env = dict(os.environ, PATH=os.path.dirname(NFT_PREFRAG) + ":" + os.environ["PATH"])
     r = subprocess.run([DOCTOR, "doctor", "--json"], env=env, capture_output=True, text=True,
-                       timeout=120)
+                       timeout=scaled(120))
     names = [ns["name"] for ns in json.loads(r.stdout)["namespaces"]]
     assert names[0] == "" and tun.ra.name in names and tun.rb.name in names
     r = doctor(tun.ra, "--netns", "no-such-ns")

@@ -69,15 +69,21 @@ def test_df_packets_hear_the_sa_path_mtu(rb):
     """DF: refused with "fragmentation needed" carrying the SA path's MTU,
     by PREFRAG's default DF policy and by REJECT --reject-mtu auto."""
     both(rb, f"-t mangle -A POSTROUTING -o {rb.dev} -j PREFRAG --mtu auto")
+    before = rb.ra.counters()
     with capture(rb.ha, "eth0", f"{rb.tmp}/ha.pcap", "icmp") as near:
         assert ping(rb.ha, rb.HB, 1472, count=1, df=True) == 100.0
     assert icmp_too_big(near) == [GCM_PATH_MTU]
+    # Ours, not the device's own (xfrmi_xmit2() and vti_xmit() answer DF
+    # packets above the SA path too, after every rule).
+    assert rb.ra.counters()["ipv4_df_rejected"] == before["ipv4_df_rejected"] + 1
     rb.flush_rules()
     rb.ra.sh(f"iptables-legacy -A FORWARD -o {rb.dev} -j REJECT "
              "--reject-with icmp-frag-needed --reject-mtu auto")
+    before = rb.ra.counters()
     with capture(rb.ha, "eth0", f"{rb.tmp}/ha2.pcap", "icmp") as near:
         assert ping(rb.ha, rb.HB, 1472, count=1, df=True) == 100.0
     assert icmp_too_big(near) == [GCM_PATH_MTU]
+    assert rb.ra.counters()["ipv4_icmp_too_big_sent"] == before["ipv4_icmp_too_big_sent"] + 1
     assert ping(rb.ha, rb.HB, GCM_PATH_MTU - 28, count=1, df=True) == 0.0
 
 
