@@ -67,6 +67,12 @@ def bootable_kernels(root):
                     "'linux-image-*' 2>/dev/null | grep '^i'; true").stdout
 
 
+def installed_for(root, kver):
+    """DKMS has our modules built and installed for @kver."""
+    status = root.run("dkms status nf-prefrag").stdout
+    return re.search(rf", {re.escape(kver)}, \S+: installed", status) is not None
+
+
 def cached_kernels(root):
     """The kernels set-up unpacked with their headers into its cache."""
     found = root.run("for d in /var/tmp/nf-prefrag/kernels/lib/modules/*/; do "
@@ -169,10 +175,12 @@ def guest(root, kver, mode):
 
 
 def test_installed_packages_without_a_dkms_build_say_what_to_run(root):
-    """A kernel DKMS has not built for (its headers came later, say)."""
+    """A kernel DKMS has no build installed for (its headers came later,
+    say).  Uninstalled, not removed: with set-up's one kernel whose headers
+    are installed, removing its build would take DKMS's record of us too."""
     oldest = kernels(root)[0]
-    root.run(f"dkms remove nf-prefrag/{version_of(root)} -k {oldest} >/dev/null")
-    assert f", {oldest}," not in root.run("dkms status nf-prefrag").stdout
+    root.run(f"dkms uninstall nf-prefrag/{version_of(root)} -k {oldest} >/dev/null")
+    assert not installed_for(root, oldest), root.run("dkms status nf-prefrag").stdout
     guest(root, oldest, "missing")
 
 
@@ -184,8 +192,9 @@ def test_installed_packages_carry_a_tunnel(root, which):
         root.run("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
                  f"linux-headers-{kver} >/dev/null")
     # README.Debian: a kernel installed before the package gets its build so.
-    if kver not in root.run("dkms status nf-prefrag").stdout:
+    if not installed_for(root, kver):
         root.run(f"dkms autoinstall -k {kver}")
+    assert installed_for(root, kver), root.run("dkms status nf-prefrag").stdout
     guest(root, kver, "works")
 
 
