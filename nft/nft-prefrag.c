@@ -95,7 +95,7 @@ static int run_rewritten(struct nft_ctx *nft, const struct options *o,
 			 const struct statement *stmts, size_t n,
 			 const char *path, const char *buffer)
 {
-	bool loaded;
+	bool loaded, rewrite;
 	int ret;
 
 	ret = need_modules(stmts, n, o->check, &loaded);
@@ -106,11 +106,12 @@ static int run_rewritten(struct nft_ctx *nft, const struct options *o,
 	 * module a target needs.  Unless they are loaded, the placeholders
 	 * go as they are, and our statements are checked here only.
 	 */
-	if ((!o->check || loaded) && batch_rewrite_arm(stmts, n))
+	rewrite = !o->check || loaded;
+	if (rewrite && batch_rewrite_arm(stmts, n))
 		return EXIT_REFUSED;
 	ret = (path ? nft_run_cmd_from_filename(nft, path) :
 		      nft_run_cmd_from_buffer(nft, buffer)) ? EXIT_REFUSED : 0;
-	if ((!o->check || loaded) && batch_rewrite_disarm() && !ret) {
+	if (rewrite && batch_rewrite_disarm() && !ret) {
 		fprintf(stderr, "nft-prefrag: nft did not load each of our statements once; nothing was changed\n");
 		ret = EXIT_REFUSED;
 	}
@@ -128,8 +129,10 @@ static int run_text(struct nft_ctx *nft, const struct options *o,
 
 	for (i = 0; i < o->nincludes; i++)
 		if (sources_add_include_dir(&src, o->includes[i]))
-			return EXIT_REFUSED;
-	if (sources_prepare(&src, name, in)) {
+			break;
+	if (i < o->nincludes) {
+		ret = EXIT_REFUSED;
+	} else if (sources_prepare(&src, name, in)) {
 		ret = src.input_error ? EXIT_USAGE : EXIT_REFUSED;
 	} else if (src.nstmts == 0) {	/* plain nft: nft's own messages */
 		ret = (o->file ? nft_run_cmd_from_filename(nft, o->file) :
