@@ -60,8 +60,21 @@ unsigned int esp_tunnel_mtu(const char *algorithms, bool ipv6_outer, bool udp_en
 	return ((path_mtu - header - icv) & ~(block - 1)) - 2;
 }
 
-/* "5: xfrm0@eth1: <...> mtu 1500 ...\    xfrm if_id 0x2a ..." */
-static void parse_link(struct netns_report *ns, const char *line)
+/* Every device of the namespace and its MTU, from `ip -d -o link show`. */
+struct link {
+	char		name[DOCTOR_NAME_LEN];
+	unsigned int	mtu;
+};
+
+struct links {
+	struct link	*v;
+	size_t		n;
+};
+
+/* "5: xfrm0@eth1: <...> mtu 1500 ...\    xfrm if_id 0x2a ...": the device
+ * into @links, and a route-based VPN device into ns->tunnels too.
+ */
+static void parse_link(struct netns_report *ns, struct links *links, const char *line)
 {
 	struct tunnel_if t = {};
 	const char *p, *q;
@@ -72,6 +85,9 @@ static void parse_link(struct netns_report *ns, const char *line)
 		return;
 	snprintf(t.name, sizeof(t.name), "%.*s", (int)strcspn(p + 2, "@:"), p + 2);
 	t.mtu = strtoul(q + 5, NULL, 10);
+	links->v = doctor_grow(links->v, &links->n, sizeof(*links->v));
+	snprintf(links->v[links->n - 1].name, DOCTOR_NAME_LEN, "%s", t.name);
+	links->v[links->n - 1].mtu = t.mtu;
 	if ((p = strstr(line, "\\    xfrm if_id ")) &&
 	    sscanf(p, "\\    xfrm if_id %x", &t.key) == 1) {
 		strcpy(t.kind, "xfrm");
@@ -86,36 +102,35 @@ static void parse_link(struct netns_report *ns, const char *line)
 	ns->tunnels[ns->n_tunnels - 1] = t;
 }
 
-static unsigned int link_mtu(const char *netns, const char *dev)
+static unsigned int link_mtu(const struct links *links, const char *dev)
 {
-	const char *argv[] = { "ip", "-o", "link", "show", "dev", dev, NULL };
-	unsigned int mtu = 0;
-	struct text out;
-	const char *p;
+	size_t i;
 
-	if (capture(netns, argv, &out) && (p = strstr(out.data, " mtu ")))
-		mtu = strtoul(p + 5, NULL, 10);
-	text_free(&out);
-	return mtu;
+	for (i = 0; i < links->n; i++)
+		if (!strcmp(links->v[i].name, dev))
+			return links->v[i].mtu;
+	return 0;
 }
 
 /* The device the route to @peer takes, and its MTU (or the route's own);
  * false when @peer is this host's (an inbound SA). */
-static bool route_to(const char *netns, struct tunnel_if *t)
+static bool route_to(const char *netns, const struct links *links, struct tunnel_if *t)
 {
 	const char *argv[] = { "ip", "route", "get", t->peer, NULL };
 	struct text out;
 	const char *p;
+	unsigned int route_mtu;
 	bool ok = false;
 
 	if (capture(netns, argv, &out) && strncmp(out.data, "local ", 6) &&
 	    (p = strstr(out.data, " dev "))) {
 		snprintf(t->underlay, sizeof(t->underlay), "%.*s", (int)strcspn(p + 5, " \n"),
 			 p + 5);
-		t->underlay_mtu = link_mtu(netns, t->underlay);
+		t->underlay_mtu = link_mtu(links, t->underlay);
 		p = strstr(out.data, " mtu ");
-		if (p && strtoul(p + 5, NULL, 10) < t->underlay_mtu)
-			t->underlay_mtu = strtoul(p + 5, NULL, 10);
+		route_mtu = p ? strtoul(p + 5, NULL, 10) : 0;
+		if (route_mtu && route_mtu < t->underlay_mtu)
+			t->underlay_mtu = route_mtu;
 		ok = t->underlay_mtu > 0;
 	}
 	text_free(&out);
@@ -123,7 +138,8 @@ static bool route_to(const char *netns, struct tunnel_if *t)
 }
 
 /* One SA of `ip xfrm state`: its lines from "src ... dst ..." on. */
-static void match_state(const char *netns, struct netns_report *ns, const char *sa)
+static void match_state(const char *netns, const struct links *links,
+			struct netns_report *ns, const char *sa)
 {
 	const char *if_id = strstr(sa, "\tif_id "), *mark = strstr(sa, "\tmark ");
 	char dst[DOCTOR_NAME_LEN];
@@ -143,7 +159,7 @@ static void match_state(const char *netns, struct netns_report *ns, const char *
 		if (t->key != key || t->sa_mtu || !if_id != !!strcmp(t->kind, "xfrm"))
 			continue;
 		snprintf(t->peer, sizeof(t->peer), "%s", dst);
-		if (!route_to(netns, t)) {
+		if (!route_to(netns, links, t)) {
 			t->peer[0] = '\0';
 			continue;
 		}
@@ -158,6 +174,7 @@ void xfrm_inspect(struct netns_report *ns)
 	const char *state_argv[] = { "ip", "xfrm", "state", "list", NULL };
 	const char *link_argv[] = { "ip", "-d", "-o", "link", "show", NULL };
 	const char *netns = ns->name[0] ? ns->name : NULL;
+	struct links links = {};
 	char sa[4096] = "";
 	struct text out;
 	size_t pos = 0;
@@ -171,7 +188,7 @@ void xfrm_inspect(struct netns_report *ns)
 	pos = 0;
 	capture(netns, link_argv, &out);
 	while ((line = text_next_line(&out, &pos)))
-		parse_link(ns, line);
+		parse_link(ns, &links, line);
 	text_free(&out);
 
 	pos = 0;
@@ -180,7 +197,7 @@ void xfrm_inspect(struct netns_report *ns)
 	for (;;) {
 		line = text_next_line(&out, &pos);
 		if ((!line || !strncmp(line, "src ", 4)) && sa[0]) {
-			match_state(netns, ns, sa);
+			match_state(netns, &links, ns, sa);
 			sa[0] = '\0';
 		}
 		if (!line)
@@ -193,4 +210,5 @@ void xfrm_inspect(struct netns_report *ns)
 		}
 	}
 	text_free(&out);
+	free(links.v);
 }
