@@ -102,12 +102,13 @@ static inline void nf_prefrag_ipv6_send_too_big(struct sk_buff *skb,
 #endif
 
 /*
- * "mtu auto": the MTU of the packet's route (for IPsec, the SA path's,
- * after ESP overhead, also through xfrm interfaces and VTIs), whatever the
- * sending socket's PMTU mode (nf_prefrag_route.c).
+ * The MTU to act on for a rule's MTU (never more than the route's), or for
+ * NF_PREFRAG_MTU_AUTO the route's (for IPsec, the SA path's, after ESP
+ * overhead, also through xfrm interfaces and VTIs), whatever the sending
+ * socket's PMTU mode (nf_prefrag_route.c).
  */
-unsigned int nf_prefrag_ipv4_route_mtu(struct sk_buff *skb);
-unsigned int nf_prefrag_ipv6_route_mtu(struct sk_buff *skb);
+unsigned int nf_prefrag_ipv4_mtu(struct sk_buff *skb, unsigned int rule_mtu);
+unsigned int nf_prefrag_ipv6_mtu(struct sk_buff *skb, unsigned int rule_mtu);
 
 /* Does @skb (all its segments, for GSO) fit in @mtu? */
 static inline bool nf_prefrag_fits(const struct sk_buff *skb, unsigned int mtu)

@@ -95,17 +95,6 @@ int nf_prefrag_ipv4_renew_id(struct sk_buff *skb, struct net *net,
 }
 EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_renew_id);
 
-/* The packets to send: the rule's MTU, never more than the route's. */
-static unsigned int nf_prefrag_ipv4_mtu_for(struct sk_buff *skb,
-					    unsigned int rule_mtu)
-{
-	unsigned int mtu = nf_prefrag_ipv4_route_mtu(skb);
-
-	if (rule_mtu != NF_PREFRAG_MTU_AUTO && rule_mtu < mtu)
-		mtu = rule_mtu;
-	return mtu;
-}
-
 /*
  * The fragments to send: a reassembled packet is never sent in larger
  * pieces than it came in (as ip_fragment() does).  TCP re-segmented makes
@@ -162,7 +151,7 @@ unsigned int nf_prefrag_ipv4_out(void *priv, struct sk_buff *skb,
 	if (stamp.flags & NF_PREFRAG_STAMP_LIFTED_DF)
 		skb->ignore_df = 0;
 
-	mtu = nf_prefrag_ipv4_mtu_for(skb, stamp.mtu);
+	mtu = nf_prefrag_ipv4_mtu(skb, stamp.mtu);
 	if (nf_prefrag_fits(skb, nf_prefrag_ipv4_fragment_mtu(skb, mtu)))
 		return NF_ACCEPT;
 

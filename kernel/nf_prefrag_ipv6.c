@@ -106,9 +106,7 @@ unsigned int nf_prefrag_ipv6_out(void *priv, struct sk_buff *skb,
 	if (stamp.flags & NF_PREFRAG_STAMP_LIFTED_DF)
 		skb->ignore_df = 0;
 
-	mtu = nf_prefrag_ipv6_route_mtu(skb);
-	if (stamp.mtu != NF_PREFRAG_MTU_AUTO && stamp.mtu < mtu)
-		mtu = max_t(unsigned int, stamp.mtu, IPV6_MIN_MTU);
+	mtu = nf_prefrag_ipv6_mtu(skb, stamp.mtu);
 	if (nf_prefrag_fits(skb, mtu))
 		return NF_ACCEPT;
 

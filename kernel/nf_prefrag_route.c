@@ -6,10 +6,14 @@
  * chosen only when that device transmits (xfrmi_xmit2(), vti_xmit()), by
  * the interface's if_id or the VTI's key as the mark, and both let an IPv4
  * packet without DF through even when it is larger than that SA's path,
- * whose ESP packet is then fragmented.  So through those devices the MTU
- * is the smaller of the device's and the SA path's, found as they find it.
- * Where no SA matches (none yet, an acquire pending), it is the device's:
- * the device then drops the packet itself.
+ * whose ESP packet is then fragmented.  So through those devices "auto"
+ * is the smaller of the device's MTU and the SA path's, found as they find
+ * it.  Where no SA matches (none yet, an acquire pending), it is the
+ * device's: the device then drops the packet itself.
+ *
+ * A rule's own MTU is capped by the route as the kernel sees it, the
+ * device's: below that, the device keeps its own handling of DF packets
+ * (its ICMP and the PMTU exception it records).
  */
 #include <linux/netdevice.h>
 #include <net/ip6_tunnel.h>
@@ -74,13 +78,19 @@ static unsigned int nf_prefrag_tunnel_mtu(struct sk_buff *skb,
 	return mtu;
 }
 
-/* The device's MTU, or the SA path's behind it when that is smaller. */
+/* The MTU to act on: the rule's, never more than the route's; for
+ * NF_PREFRAG_MTU_AUTO the route's, or the SA path's behind it when smaller.
+ */
 static unsigned int nf_prefrag_route_through(struct sk_buff *skb,
 					     unsigned int mtu,
+					     unsigned int rule_mtu,
 					     unsigned int family)
 {
-	unsigned int path = nf_prefrag_tunnel_mtu(skb, skb_dst(skb)->dev, family);
+	unsigned int path;
 
+	if (rule_mtu != NF_PREFRAG_MTU_AUTO)
+		return min(rule_mtu, mtu);
+	path = nf_prefrag_tunnel_mtu(skb, skb_dst(skb)->dev, family);
 	return path && path < mtu ? path : mtu;
 }
 
@@ -90,14 +100,19 @@ static unsigned int nf_prefrag_route_through(struct sk_buff *skb,
  * for the link, not for the tunnel.  Forwarded IPv4 packets keep
  * ip_forward()'s view of the route (ip_dst_mtu_maybe_forward()).
  */
-unsigned int nf_prefrag_ipv4_route_mtu(struct sk_buff *skb)
+unsigned int nf_prefrag_ipv4_mtu(struct sk_buff *skb, unsigned int rule_mtu)
 {
-	return nf_prefrag_route_through(skb, ip_skb_dst_mtu(NULL, skb), AF_INET);
+	return nf_prefrag_route_through(skb, ip_skb_dst_mtu(NULL, skb),
+					rule_mtu, AF_INET);
 }
-EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_route_mtu);
+EXPORT_SYMBOL_GPL(nf_prefrag_ipv4_mtu);
 
-unsigned int nf_prefrag_ipv6_route_mtu(struct sk_buff *skb)
+/* Never below the minimum IPv6 MTU, whatever the rule says. */
+unsigned int nf_prefrag_ipv6_mtu(struct sk_buff *skb, unsigned int rule_mtu)
 {
-	return nf_prefrag_route_through(skb, dst_mtu(skb_dst(skb)), AF_INET6);
+	unsigned int mtu = nf_prefrag_route_through(skb, dst_mtu(skb_dst(skb)),
+						    rule_mtu, AF_INET6);
+
+	return max_t(unsigned int, mtu, IPV6_MIN_MTU);
 }
-EXPORT_SYMBOL_GPL(nf_prefrag_ipv6_route_mtu);
+EXPORT_SYMBOL_GPL(nf_prefrag_ipv6_mtu);

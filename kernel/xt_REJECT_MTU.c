@@ -51,7 +51,7 @@ static unsigned int reject_mtu_tg4(struct sk_buff *skb,
 
 	switch (XT_REJECT_TYPE(info->with)) {
 	case XT_REJECT_IPV4_FRAG_NEEDED:
-		mtu = info->mtu ?: nf_prefrag_ipv4_route_mtu(skb);
+		mtu = info->mtu ?: nf_prefrag_ipv4_mtu(skb, NF_PREFRAG_MTU_AUTO);
 		if (nf_prefrag_fits(skb, mtu))
 			return XT_CONTINUE;
 		nf_prefrag_ipv4_send_too_big(skb, xt_net(par), mtu);
@@ -164,7 +164,7 @@ static unsigned int reject_mtu_tg6(struct sk_buff *skb,
 
 	switch (XT_REJECT_TYPE(info->with)) {
 	case XT_REJECT_IPV6_PKT_TOO_BIG:
-		mtu = info->mtu ?: nf_prefrag_ipv6_route_mtu(skb);
+		mtu = info->mtu ?: nf_prefrag_ipv6_mtu(skb, NF_PREFRAG_MTU_AUTO);
 		if (nf_prefrag_fits(skb, mtu))
 			return XT_CONTINUE;
 		nf_prefrag_ipv6_send_too_big(skb, xt_net(par), mtu);

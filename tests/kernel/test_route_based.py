@@ -87,6 +87,20 @@ def test_df_packets_hear_the_sa_path_mtu(rb):
     assert ping(rb.ha, rb.HB, GCM_PATH_MTU - 28, count=1, df=True) == 0.0
 
 
+def test_a_fixed_mtu_is_held_to_the_device_not_the_sa_path(rb):
+    """`--mtu N` above the SA path: the device, not the rule, answers a DF
+    packet between the two (its ICMP, the PMTU exception it records), as
+    without us; only auto looks through to the SA."""
+    both(rb, f"-t mangle -A POSTROUTING -o {rb.dev} -j PREFRAG --mtu 1500")
+    before = rb.ra.counters()
+    with capture(rb.ha, "eth0", f"{rb.tmp}/ha.pcap", "icmp") as near:
+        assert ping(rb.ha, rb.HB, 1472, count=1, df=True) == 100.0
+    assert icmp_too_big(near) == [GCM_PATH_MTU]
+    after = rb.ra.counters()
+    assert after["ipv4_df_rejected"] == before["ipv4_df_rejected"]
+    assert after["ipv4_packets_fragmented"] == before["ipv4_packets_fragmented"]
+
+
 def test_mtu_auto_follows_a_change_of_transform(rb):
     """New SAs with a larger overhead (AES-CBC with HMAC-SHA256): the MTU
     auto gives follows at once."""
