@@ -231,7 +231,7 @@ bench: all $(BUILD)/bench/nfq-prefrag
 	before=$(if $(BEFORE),$$(sh scripts/bench-before.sh $(BEFORE) $(BENCH_KVER))); \
 	for run in $(if $(filter wall,$(BENCH_CLOCK)),"--cpus 1" "--cpus 2",--icount); do \
 		NF_PREFRAG_BENCH_CLOCK=$(BENCH_CLOCK) NF_PREFRAG_BENCH_BEFORE=$$before \
-		/usr/bin/python3 tests/guest/vm.py --kernel $(BENCH_KVER) $$run --timeout 3600 -- \
+		/usr/bin/python3 tests/guest/vm.py --kernel $(BENCH_KVER) $$run --timeout 7200 -- \
 			/usr/bin/python3 tests/bench/bench_prefrag.py; \
 	done
 

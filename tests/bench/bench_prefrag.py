@@ -12,10 +12,12 @@ The clock (NF_PREFRAG_BENCH_CLOCK): "instructions" when QEMU counts them
 idle time, so Mbit/s are bytes per instruction, the same whatever the host
 is doing, and rounds agree within about 1 %), or "wall" (the host's time:
 copies, cache misses and context switches cost what they cost, and the
-host's noise is in every figure).  Each ratio is printed with its spread
-(the lowest and highest of its per-round ratios) and a verdict: met or
-missed when the whole spread is on one side of the target, else
-unresolved.
+host's noise is in every figure).  Each ratio is the median of its
+per-round ratios (the peers of a round run one after the other), printed
+with a 95 % confidence interval for that median (from the order statistics
+of the rounds: with 9 rounds, the second lowest to the second highest) and
+a verdict: met or missed when the whole interval is on one side of the
+target, else unresolved.
 
 Peers, all on gateway A:
   no rule            the kernel: encrypt whole, fragment the ESP packet
@@ -38,9 +40,18 @@ DF traffic from a host whose PMTU discovery is broken (ICMP dropped):
   PREFRAG segment DF --tcp segment in PREROUTING
 With NF_PREFRAG_BENCH_BEFORE (a directory of modules built from an
 earlier commit: make bench BEFORE=rev), "(before)" peers load those.
+IPv6, forwarded TCP from host A (whose PMTU discovery is broken too: it
+drops "packet too big"), where the kernel's own path has no way through:
+  IPv6 TCPMSS clamp     ip6tables TCPMSS --clamp-mss-to-pmtu on both gateways
+  IPv6 PREFRAG segment  ip6tables PREFRAG --mtu auto --tcp segment in
+                        PREROUTING (forwarding refuses what is too big
+                        before the later hooks)
 Then: parallel flows (1..100), and UDP at fixed offered loads (the CPU the
-guest spends per datagram; never a flood, which rewards slowing the sender).
+guest spends per datagram; never a flood, which rewards slowing the
+sender), from host A (IPv4, forwarded) and from gateway A itself (IPv6 sent
+by a socket that lets the kernel fragment: PREFRAG cuts it before ESP).
 """
+import math
 import os
 import resource
 import selectors
@@ -55,9 +66,12 @@ from topology import Tunnel  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NFQ_PREFRAG = os.path.join(TOP, "build", "bench", "nfq-prefrag")
-SECONDS = 4
-ROUNDS = 5  # TCG is noisy: medians of five
-SHORT_ROUNDS = 3  # for the flow and UDP series
+# Rounds and their length: NF_PREFRAG_BENCH_ROUNDS=1 NF_PREFRAG_BENCH_SECONDS=1
+# tries the benchmark itself out in minutes.
+SECONDS = float(os.environ.get("NF_PREFRAG_BENCH_SECONDS", 4))
+# 9: enough for a 95 % interval of the median inside the range.
+ROUNDS = int(os.environ.get("NF_PREFRAG_BENCH_ROUNDS", 9))
+SHORT_ROUNDS = min(ROUNDS, 3)  # for the flow and UDP series
 CLOCK = os.environ.get("NF_PREFRAG_BENCH_CLOCK", "wall")
 BEFORE = os.environ.get("NF_PREFRAG_BENCH_BEFORE", "")
 MODULES = ("xt_PREFRAG", "xt_CLEARDF", "xt_REJECT_MTU", "nf_prefrag")
@@ -87,6 +101,17 @@ DF_PEERS = {
 }
 
 
+IPV6_PEERS = {
+    "IPv6 TCPMSS clamp": ["both: 6: -t mangle -A FORWARD -o eth1 -p tcp --tcp-flags SYN,RST SYN "
+                          "-j TCPMSS --clamp-mss-to-pmtu"],
+    "IPv6 PREFRAG segment": ["6: -t mangle -A PREROUTING -i eth0 -p tcp "
+                             "-j PREFRAG --mtu auto --tcp segment"],
+}
+LOCAL6_PEERS = {
+    "IPv6 local, no rule": [],
+    "IPv6 local, PREFRAG": [f"6: -t mangle -A POSTROUTING {IPSEC_OUT} -j PREFRAG --mtu auto"],
+}
+
 if BEFORE:
     PEERS["PREFRAG fragment (before)"] = PEERS["PREFRAG fragment"]
     PEERS["PREFRAG segment (before)"] = PEERS["PREFRAG segment"]
@@ -109,7 +134,7 @@ class Setup:
 
     def __init__(self, t, name, df=False):
         self.t, self.name, self.df, self.nfq = t, name, df, None
-        self.rules = PEERS[name] if name in PEERS else DF_PEERS[name]
+        self.rules = {**PEERS, **DF_PEERS, **IPV6_PEERS, **LOCAL6_PEERS}[name]
 
     def __enter__(self):
         t = self.t
@@ -119,8 +144,10 @@ class Setup:
             load_modules(BEFORE)
         for r in self.rules:
             gateways = t.routers() if r.startswith("both: ") else (t.ra,)
+            r = r.removeprefix("both: ")
+            cmd = "ip6tables-legacy" if r.startswith("6: ") else "iptables-legacy"
             for g in gateways:
-                g.sh(f"iptables-legacy {r.removeprefix('both: ')}")
+                g.sh(f"{cmd} {r.removeprefix('6: ')}")
         if any("NFQUEUE" in r for r in self.rules):
             mtu = 65535 if self.name == "NFQUEUE accept" else TUNNEL_MTU
             self.nfq = t.ra.popen([NFQ_PREFRAG, "0", str(mtu)], stdout=subprocess.PIPE)
@@ -136,24 +163,25 @@ class Setup:
             load_modules()
 
 
-def tcp_throughput(t, flows=1, seconds=SECONDS):
+def tcp_throughput(t, flows=1, seconds=SECONDS, v6=False):
     """Mbit/s received by host B over `flows` parallel connections from host
     A, counted for `seconds`, from one second after the last one connected
     (handshakes are not what is measured)."""
+    family, dst = (socket.AF_INET6, t.HB6) if v6 else (socket.AF_INET, t.HB)
     sel = selectors.DefaultSelector()
     with t.hb.entered():
-        srv = socket.socket()
+        srv = socket.socket(family)
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind((t.HB, PORT))
+        srv.bind((dst, PORT))
         srv.listen(flows + 16)
     srv.setblocking(False)
     sel.register(srv, selectors.EVENT_READ, "accept")
     socks = [srv]
     with t.ha.entered():
         for _ in range(flows):
-            c = socket.socket()
+            c = socket.socket(family)
             c.setblocking(False)
-            c.connect_ex((t.HB, PORT))
+            c.connect_ex((dst, PORT))
             sel.register(c, selectors.EVENT_WRITE, "send")
             socks.append(c)
     chunk = b"\x5a" * (1 << 16)
@@ -204,17 +232,22 @@ def drain(sock):
         return n
 
 
-def udp_load(t, pps, seconds=SECONDS, size=1472):
-    """Offer `pps` 1500-byte non-DF datagrams a second from host A; return
-    (fraction delivered, guest CPU busy fraction, busy seconds, datagrams
-    sent)."""
+def udp_load(t, pps, seconds=SECONDS, local6=False):
+    """Offer `pps` 1500-byte datagrams a second that the kernel may fragment,
+    IPv4 from host A, or (@local6) IPv6 from gateway A; return (fraction
+    delivered, guest CPU busy fraction, busy seconds, datagrams sent)."""
+    family, dst, sender, size = ((socket.AF_INET6, t.HB6, t.ra, 1452) if local6
+                                 else (socket.AF_INET, t.HB, t.ha, 1472))
     with t.hb.entered():
-        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rx.bind((t.HB, PORT + 1))
+        rx = socket.socket(family, socket.SOCK_DGRAM)
+        rx.bind((dst, PORT + 1))
         rx.setblocking(False)
-    with t.ha.entered():
-        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        tx.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER: DONT
+    with sender.entered():
+        tx = socket.socket(family, socket.SOCK_DGRAM)
+    if local6:
+        tx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MTU_DISCOVER, 0)  # DONT
+    else:
+        tx.setsockopt(socket.IPPROTO_IP, socket.IP_MTU_DISCOVER, 0)  # DONT
     data, sent, got = b"u" * size, 0, 0
     busy0, total0 = cpu_busy()
     start = time.monotonic()
@@ -224,7 +257,7 @@ def udp_load(t, pps, seconds=SECONDS, size=1472):
             break
         due = int((now - start) * pps)
         while sent < due:
-            tx.sendto(data, (t.HB, PORT + 1))
+            tx.sendto(data, (dst, PORT + 1))
             sent += 1
         got += drain(rx)
         time.sleep(0.001)
@@ -252,13 +285,28 @@ def med(v):
     return statistics.median(v)
 
 
+def median_interval(v):
+    """A 95 % confidence interval for the median of @v, from its order
+    statistics: [v(k), v(n+1-k)] with the largest k for which the binomial
+    tail P(Bin(n, 1/2) < k) stays within 2.5 % (the whole range below 6
+    values)."""
+    v, n = sorted(v), len(v)
+    k, tail = 1, 0.0
+    while True:
+        tail += math.comb(n, k - 1) / 2 ** n
+        if tail > 0.025 or k >= n // 2:
+            break
+        k += 1
+    return v[k - 1], v[n - k]
+
+
 def ratio_line(label, num, den, target=None):
-    """Median ratio, the spread of the per-round ratios, and the verdict
+    """Median of the per-round ratios, its 95 % interval, and the verdict
     against @target (the lowest ratio wanted)."""
     per_round = [a / b for a, b in zip(num, den) if b]
     if not per_round:
         return f"  {label:44s}    n/a"
-    r, lo, hi = med(num) / med(den), min(per_round), max(per_round)
+    r, (lo, hi) = med(per_round), median_interval(per_round)
     line = f"  {label:44s} {r:6.2f}  [{lo:.2f} .. {hi:.2f}]"
     if target is not None:
         verdict = "met" if lo >= target else "missed" if hi < target else "unresolved"
@@ -269,25 +317,27 @@ def ratio_line(label, num, den, target=None):
 def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
     subprocess.run(["modprobe", "-a", "xt_PREFRAG", "xt_CLEARDF"], check=True)
-    t = Tunnel(prefix="bench", drop_fragments=False)
+    t = Tunnel(prefix="bench", drop_fragments=False, ipv6=True)
     # Broken PMTU discovery on host A: it never learns the tunnel's MTU.
     t.ha.sh("iptables-legacy -A INPUT -p icmp --icmp-type fragmentation-needed -j DROP")
+    t.ha.sh("ip6tables-legacy -A INPUT -p icmpv6 --icmpv6-type packet-too-big -j DROP")
     cpus = os.cpu_count()
     with Setup(t, "no rule"):
         tcp_throughput(t)  # warm-up: routes, SAs, crypto
 
     tcp = interleaved(t, PEERS, lambda: tcp_throughput(t))
     tcp.update(interleaved(t, DF_PEERS, lambda: tcp_throughput(t), df=True))
+    tcp.update(interleaved(t, IPV6_PEERS, lambda: tcp_throughput(t, v6=True)))
     base = med(tcp["no rule"])
 
     print(__doc__)
     print(f"== clock: {CLOCK}")
     print(f"== TCP bulk, 1 flow, {cpus} vCPU(s), {ROUNDS} rounds of {SECONDS:g} s")
-    print(f"{'peer':26s} {'Mbit/s (rounds)':36s} {'median':>7s} {'÷ no rule':>10s}")
+    print(f"{'peer':26s} {'Mbit/s (rounds)':56s} {'median':>7s} {'÷ no rule':>10s}")
     for name, v in tcp.items():
         rounds = ", ".join(f"{x:.1f}" for x in v)
-        print(f"{name:26s} {rounds:36s} {med(v):7.1f} {med(v) / base:10.2f}")
-    print("\nratios [spread over rounds] and targets:")
+        print(f"{name:26s} {rounds:56s} {med(v):7.1f} {med(v) / base:10.2f}")
+    print("\nratios [95 % interval of the median] and targets:")
     for label, num, den, target in (
             ("PREFRAG segment / no rule", "PREFRAG segment", "no rule", 1.0),
             ("PREFRAG segment / TCPMSS clamp", "PREFRAG segment", "TCPMSS clamp", 1.0),
@@ -299,6 +349,8 @@ def main():
             ("TCPMSS + CLEARDF DF / TCPMSS clamp DF: CLEARDF", "TCPMSS + CLEARDF DF",
              "TCPMSS clamp DF", 0.97),
             ("nothing matches / no rule", "nothing matches", "no rule", 0.99),
+            ("IPv6 PREFRAG segment / IPv6 TCPMSS clamp", "IPv6 PREFRAG segment",
+             "IPv6 TCPMSS clamp", 1.0),
             ("PREFRAG fragment / (before)", "PREFRAG fragment", "PREFRAG fragment (before)", None),
             ("PREFRAG segment / (before)", "PREFRAG segment", "PREFRAG segment (before)", None)):
         if num in tcp and den in tcp:
@@ -317,14 +369,16 @@ def main():
     print(f"\n== UDP, 1500-byte datagrams at fixed offered loads, {cpus} vCPU(s), "
           f"{SHORT_ROUNDS} rounds")
     per = "instructions" if CLOCK == "instructions" else "µs of CPU"
-    print(f"{'pps':>6s} {'peer':18s} {'delivered':>10s} {'guest CPU':>10s} {per + ' per datagram':>26s}")
-    udp_peers = ("no rule", "PREFRAG fragment", "NFQUEUE")
-    for pps in (300, 1000):
-        r = interleaved(t, udp_peers, lambda: udp_load(t, pps), rounds=SHORT_ROUNDS)
+    print(f"{'pps':>6s} {'peer':22s} {'delivered':>10s} {'guest CPU':>10s} {per + ' per datagram':>26s}")
+    series = [(pps, ("no rule", "PREFRAG fragment", "NFQUEUE"), False) for pps in (300, 1000)]
+    series.append((300, tuple(LOCAL6_PEERS), True))
+    for pps, udp_peers, local6 in series:
+        r = interleaved(t, udp_peers, lambda: udp_load(t, pps, local6=local6),
+                        rounds=SHORT_ROUNDS)
         for name, v in r.items():
             busy_s = med([x[2] for x in v]) / max(med([x[3] for x in v]), 1)
             cost = busy_s * 1e9 / NS_PER_INSN if CLOCK == "instructions" else busy_s * 1e6
-            print(f"{pps:6d} {name:18s} {med([x[0] for x in v]):10.1%}"
+            print(f"{pps:6d} {name:22s} {med([x[0] for x in v]):10.1%}"
                   f" {med([x[1] for x in v]):10.1%} {cost:26.0f}")
 
     print(f"\ngateway A counters: {t.ra.counters()}")

@@ -348,7 +348,8 @@ def run(kver, command, timeout, mem, cpus, quiet_console=False,
         f.write(f"NF_PREFRAG_GUEST_TIMEOUT={timeout}\n")
         for k in ("CI", "NF_PREFRAG_VERBOSE", "NF_PREFRAG_FUZZ_FILE", "NF_PREFRAG_TIME_SCALE",
                   "NF_PREFRAG_SELFTESTS", "NF_PREFRAG_CHURN_CYCLES", "NF_PREFRAG_CHURN_RATE",
-                  "NF_PREFRAG_BENCH_CLOCK", "NF_PREFRAG_BENCH_BEFORE", "PYTEST_ADDOPTS", "TERM"):
+                  "NF_PREFRAG_BENCH_CLOCK", "NF_PREFRAG_BENCH_BEFORE", "NF_PREFRAG_BENCH_ROUNDS",
+                  "NF_PREFRAG_BENCH_SECONDS", "PYTEST_ADDOPTS", "TERM"):
             if k in os.environ:
                 f.write(f"{k}={shlex_quote(os.environ[k])}\n")
     console = os.path.join(results, "console.log")
