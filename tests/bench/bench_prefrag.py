@@ -244,10 +244,9 @@ def udp_load(t, pps, seconds=SECONDS, local6=False):
         rx.setblocking(False)
     with sender.entered():
         tx = socket.socket(family, socket.SOCK_DGRAM)
-    if local6:
-        tx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MTU_DISCOVER, 0)  # DONT
-    else:
-        tx.setsockopt(socket.IPPROTO_IP, socket.IP_MTU_DISCOVER, 0)  # DONT
+    # IPV6_MTU_DISCOVER (23) or IP_MTU_DISCOVER (10): DONT (0); Python
+    # has no names for them.
+    tx.setsockopt(*((socket.IPPROTO_IPV6, 23) if local6 else (socket.IPPROTO_IP, 10)), 0)
     data, sent, got = b"u" * size, 0, 0
     busy0, total0 = cpu_busy()
     start = time.monotonic()
