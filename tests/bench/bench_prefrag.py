@@ -356,14 +356,15 @@ def main():
             print(ratio_line(label, tcp[num], tcp[den], target))
 
     print(f"\n== TCP bulk, parallel flows, {cpus} vCPU(s), {SHORT_ROUNDS} rounds")
-    print(f"{'flows':>6s} {'no rule':>9s} {'segment':>9s} {'fragment':>9s}"
-          f" {'seg ÷ none':>11s} {'frag ÷ none':>12s}")
-    flow_peers = {k: PEERS[k] for k in ("no rule", "PREFRAG segment", "PREFRAG fragment")}
+    flow_peers = {k: PEERS[k] for k in ("no rule", "PREFRAG segment", "PREFRAG fragment",
+                                        "TCPMSS clamp")}
+    print(f"{'flows':>6s} {'no rule':>9s} {'segment':>9s} {'fragment':>9s} {'TCPMSS':>9s}"
+          f" {'seg ÷ none':>11s} {'frag ÷ none':>12s} {'seg ÷ TCPMSS':>13s}")
     for flows in (1, 10, 100):
         r = interleaved(t, flow_peers, lambda: tcp_throughput(t, flows), rounds=SHORT_ROUNDS)
-        n, s, f = (med(r[k]) for k in flow_peers)
-        n = n or float("nan")
-        print(f"{flows:6d} {n:9.1f} {s:9.1f} {f:9.1f} {s / n:11.2f} {f / n:12.2f}")
+        n, s, f, m = (med(r[k]) or float("nan") for k in flow_peers)
+        print(f"{flows:6d} {n:9.1f} {s:9.1f} {f:9.1f} {m:9.1f}"
+              f" {s / n:11.2f} {f / n:12.2f} {s / m:13.2f}")
 
     print(f"\n== UDP, 1500-byte datagrams at fixed offered loads, {cpus} vCPU(s), "
           f"{SHORT_ROUNDS} rounds")
