@@ -63,6 +63,46 @@ def test_reassembled_forwarded_datagrams_leave_in_pieces_no_larger(net):
     assert max(p.total_len for p in out) <= 1280
     assert max(p.total_len for p in arrived) <= max(p.total_len for p in out), arrived
 
+
+INNER6 = "fd00:9::2"
+
+
+def test_reassembled_datagrams_into_a_tunnel_leave_in_pieces_no_larger(net):
+    """The same through an ip6ip6 tunnel device, whose headroom is more
+    than the received fragments have: ip6_fragment() cannot send them on
+    as they came (its fast path) and cuts anew, at the largest fragment
+    received, not at the rule's 1400."""
+    net.r.sh(f"""
+ip6tables-legacy -t raw -A PREROUTING -m conntrack --ctstate INVALID
+ip6tables-legacy -t mangle -A POSTROUTING -o tnl -j PREFRAG --mtu 1400
+ip -6 tunnel add tnl mode ip6ip6 local {net.R2_6} remote {net.H2_6} dev eth1
+ip link set tnl up
+ip -6 route add {INNER6}/128 dev tnl
+""")
+    net.h2.sh(f"""
+ip -6 tunnel add tnl mode ip6ip6 local {net.H2_6} remote {net.R2_6} dev eth0
+ip link set tnl up
+ip -6 addr add {INNER6}/128 dev tnl nodad
+""")
+    net.h1.sh(f"ip -6 route replace {INNER6}/128 via {net.R1_6} dev eth0 mtu 1280")
+    try:
+        before = net.r.counters()
+        with capture(net.h1, "eth0", f"{net.tmp}/h1.pcap", "ip6", v6=True) as sent, \
+                capture(net.h2, "tnl", f"{net.tmp}/h2.pcap", "ip6", v6=True) as got:
+            res = udp_exchange(net.h1, net.h2, INNER6, [3000])
+        after = net.r.counters()
+    finally:
+        net.h1.sh(f"ip -6 route del {INNER6}/128")
+        for ns in (net.r, net.h2):
+            ns.sh("ip -6 tunnel del tnl")
+    assert res[3000][0] is True, res
+    out = [p for p in sent if p.src == net.H1_6 and p.is_fragment]
+    arrived = [p for p in got if p.src == net.H1_6 and p.is_fragment]
+    assert out and arrived, (sent, got)
+    assert max(p.total_len for p in out) <= 1280
+    assert max(p.total_len for p in arrived) <= max(p.total_len for p in out), arrived
+    assert after["ipv6_packets_fragmented"] == before["ipv6_packets_fragmented"] + 1
+
 def forge_packet_too_big(ns, gateway, victim, mtu):
     """From @ns, a "packet too big" to @gateway about an echo request that
     @gateway supposedly sent to @victim: ICMPv6 errors about ICMPv6 need
