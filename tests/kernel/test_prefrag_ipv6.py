@@ -42,6 +42,17 @@ def test_ipv6_prefrag_refuses_df_policy(net, kmsg):
     assert "xt_PREFRAG" not in kmsg() and "--df" not in kmsg()
     assert "PREFRAG" not in net.r.sh("ip6tables-legacy-save -t mangle")
 
+def assert_cut_no_larger_than_sent(net, res, sent, got):
+    """h1's 3000-byte datagram arrived, sent in fragments of at most 1280
+    bytes, and left r in fragments no larger than those."""
+    assert res[3000][0] is True, res
+    out = [p for p in sent if p.src == net.H1_6 and p.is_fragment]
+    arrived = [p for p in got if p.src == net.H1_6 and p.is_fragment]
+    assert out and arrived, (sent, got)
+    assert max(p.total_len for p in out) <= 1280
+    assert max(p.total_len for p in arrived) <= max(p.total_len for p in out), arrived
+
+
 def test_reassembled_forwarded_datagrams_leave_in_pieces_no_larger(net):
     """h1 sends UDP in fragments of at most 1280 bytes; conntrack on r
     reassembles them, and PREFRAG (MTU 1400) must cut them again no larger
@@ -56,12 +67,7 @@ def test_reassembled_forwarded_datagrams_leave_in_pieces_no_larger(net):
             res = udp_exchange(net.h1, net.h2, net.H2_6, [3000])
     finally:
         net.h1.sh(f"ip -6 route del {net.H2_6}/128")
-    assert res[3000][0] is True, res
-    out = [p for p in sent if p.src == net.H1_6 and p.is_fragment]
-    arrived = [p for p in got if p.src == net.H1_6 and p.is_fragment]
-    assert out and arrived, (sent, got)
-    assert max(p.total_len for p in out) <= 1280
-    assert max(p.total_len for p in arrived) <= max(p.total_len for p in out), arrived
+    assert_cut_no_larger_than_sent(net, res, sent, got)
 
 
 INNER6 = "fd00:9::2"
@@ -95,12 +101,7 @@ ip -6 addr add {INNER6}/128 dev tnl nodad
         net.h1.sh(f"ip -6 route del {INNER6}/128")
         for ns in (net.r, net.h2):
             ns.sh("ip -6 tunnel del tnl")
-    assert res[3000][0] is True, res
-    out = [p for p in sent if p.src == net.H1_6 and p.is_fragment]
-    arrived = [p for p in got if p.src == net.H1_6 and p.is_fragment]
-    assert out and arrived, (sent, got)
-    assert max(p.total_len for p in out) <= 1280
-    assert max(p.total_len for p in arrived) <= max(p.total_len for p in out), arrived
+    assert_cut_no_larger_than_sent(net, res, sent, got)
     assert after["ipv6_packets_fragmented"] == before["ipv6_packets_fragmented"] + 1
 
 def forge_packet_too_big(ns, gateway, victim, mtu):
