@@ -290,12 +290,13 @@ def median_interval(v):
     tail P(Bin(n, 1/2) < k) stays within 2.5 % (the whole range below 6
     values)."""
     v, n = sorted(v), len(v)
-    k, tail = 1, 0.0
-    while True:
-        tail += math.comb(n, k - 1) / 2 ** n
-        if tail > 0.025 or k >= n // 2:
+    k, tail = 0, 0.0
+    while k < n // 2:
+        tail += math.comb(n, k) / 2 ** n  # P(Bin(n, 1/2) < k + 1)
+        if tail > 0.025:
             break
         k += 1
+    k = max(k, 1)
     return v[k - 1], v[n - k]
 
 
