@@ -108,12 +108,24 @@ named_by() {
 	dpkg-query -W -f='${Depends}' "$1" | sed -n 's/^\(linux-headers-[^ ,]*\).*/\1/p'
 }
 
+# point_headers_at_cache REL: the headers' Makefile names the common headers
+# (include) under /usr/src, and newer kernels' (7.3) name themselves there
+# too (KBUILD_OUTPUT): point both into the cache.  Idempotent, so that it
+# also repairs a cache unpacked before it knew KBUILD_OUTPUT.
+point_headers_at_cache() {
+	sed -i "s#^\(include \|KBUILD_OUTPUT *:\{0,1\}= *\)/usr/src/#\1$KERNELS/usr/src/#" \
+		"$KERNELS/usr/src/linux-headers-$1/Makefile"
+}
+
 # unpack_headers HEADERS [SUITE]: a kernel's headers, and the headers and
 # kbuild tools they use, unpacked into the cache with their absolute links
 # and include pointed there: $KERNELS/lib/modules/REL/build builds modules.
 unpack_headers() {
 	rel=${1#linux-headers-}
-	[ -e "$KERNELS/lib/modules/$rel/build/Makefile" ] && return 0
+	if [ -e "$KERNELS/lib/modules/$rel/build/Makefile" ]; then
+		point_headers_at_cache "$rel"
+		return 0
+	fi
 	# The cache holds no stale build link for unpack_image to trip on.
 	rm -f "$KERNELS/lib/modules/$rel/build"
 	tmp=$(mktemp -d)
@@ -140,8 +152,7 @@ unpack_headers() {
 	cp -a "$tmp/h/usr/src/." "$KERNELS/usr/src/"
 	cp -a "$tmp/h/usr/lib/." "$KERNELS/usr/lib/"
 	rm -rf "$KERNELS/usr/lib/modules"
-	sed -i "s|^include /usr/src/|include $KERNELS/usr/src/|" \
-		"$KERNELS/usr/src/linux-headers-$rel/Makefile"
+	point_headers_at_cache "$rel"
 	echo "$ver" >"$KERNELS/lib/modules/$rel/.headers-version"
 	# Made last: it marks the headers as complete in the cache.
 	ln -sfn "$KERNELS/usr/src/linux-headers-$rel" "$KERNELS/lib/modules/$rel/build"
