@@ -47,7 +47,7 @@ enum nf_prefrag_counter {
 	NF_PREFRAG_ENCRYPTED_SKIPPED,	/* left whole: IPsec output, already encrypted */
 	NF_PREFRAG_GSO_SEGMENTED,	/* GSO packets segmented before cutting */
 	NF_PREFRAG_TCP_SEGMENTED,	/* TCP packets re-segmented to fit */
-	NF_PREFRAG_ERRORS,		/* dropped: no memory, bad packet */
+	NF_PREFRAG_ERRORS,		/* dropped: no memory, bad packet, output full */
 	NF_PREFRAG_TOO_BIG_SENT,	/* ICMP frag-needed / ICMPv6 too big sent */
 	NF_PREFRAG_TOO_BIG_LIMITED,	/* ... not sent: over the rate limit */
 	__NF_PREFRAG_COUNTER_MAX

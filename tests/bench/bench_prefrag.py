@@ -27,6 +27,8 @@ Peers, all on gateway A:
                      tunnel, on both gateways (each clamps what the far host
                      sends): what TCP users pick today; works only for
                      connections it saw start
+  TCPMSS + segment   both: clamping for the connections it saw start, and
+                     --tcp segment for what escapes it (the recipe's pair)
   NFQUEUE            nfq-prefrag.c: each oversized packet copied to
                      userspace, fragmented there, re-injected (raw socket)
   NFQUEUE accept     the same queue, every packet accepted as it is: the
@@ -86,6 +88,9 @@ PEERS = {
     "PREFRAG segment": [f"-t mangle -A POSTROUTING {IPSEC_OUT} -j PREFRAG --mtu auto --tcp segment"],
     "TCPMSS clamp": ["both: -t mangle -A FORWARD -o eth1 -p tcp --tcp-flags SYN,RST SYN "
                      "-j TCPMSS --clamp-mss-to-pmtu"],
+    "TCPMSS + segment": ["both: -t mangle -A FORWARD -o eth1 -p tcp --tcp-flags SYN,RST SYN "
+                         "-j TCPMSS --clamp-mss-to-pmtu",
+                         f"-t mangle -A POSTROUTING {IPSEC_OUT} -j PREFRAG --mtu auto --tcp segment"],
     "NFQUEUE": [f"-t mangle -A FORWARD -o eth1 -m length --length {TUNNEL_MTU + 1}:65535 "
                 "-j NFQUEUE --queue-num 0"],
     "NFQUEUE accept": [f"-t mangle -A FORWARD -o eth1 -m length --length {TUNNEL_MTU + 1}:65535 "
@@ -163,10 +168,23 @@ class Setup:
             load_modules()
 
 
-def tcp_throughput(t, flows=1, seconds=SECONDS, v6=False):
+def tx_packets(ns, ifname="eth1"):
+    """Packets @ns has sent on @ifname (/proc/net/dev of its namespace)."""
+    with ns.entered():
+        with open("/proc/thread-self/net/dev") as f:
+            for line in f:
+                name, _, fields = line.partition(":")
+                if name.strip() == ifname:
+                    return int(fields.split()[9])
+    raise LookupError(f"no {ifname} in {ns.name}")
+
+
+def tcp_throughput(t, flows=1, seconds=SECONDS, v6=False, wire=None):
     """Mbit/s received by host B over `flows` parallel connections from host
     A, counted for `seconds`, from one second after the last one connected
-    (handshakes are not what is measured)."""
+    (handshakes are not what is measured).  @wire, a list, gets the packets
+    gateway A sent into the path (ESP packets, or their fragments) per MiB
+    that host B received in that time."""
     family, dst = (socket.AF_INET6, t.HB6) if v6 else (socket.AF_INET, t.HB)
     sel = selectors.DefaultSelector()
     with t.hb.entered():
@@ -186,12 +204,14 @@ def tcp_throughput(t, flows=1, seconds=SECONDS, v6=False):
             socks.append(c)
     chunk = b"\x5a" * (1 << 16)
     accepted, received = 0, 0
-    t0 = end = None
+    t0 = end = sent0 = None
     connecting = time.monotonic() + 30  # then go on with those connected
     while end is None or time.monotonic() < end:
         if t0 is None and (accepted == flows or time.monotonic() > connecting):
             t0 = time.monotonic() + 1
             end = t0 + seconds
+        if sent0 is None and t0 is not None and time.monotonic() >= t0:
+            sent0 = tx_packets(t.ra)
         for key, _ in sel.select(timeout=0.2):
             s = key.fileobj
             try:
@@ -209,6 +229,8 @@ def tcp_throughput(t, flows=1, seconds=SECONDS, v6=False):
                         received += n
             except (BlockingIOError, ConnectionError):
                 pass
+    if wire is not None:
+        wire.append((tx_packets(t.ra) - sent0) / max(received / 2 ** 20, 1e-9))
     for s in socks:
         s.close()
     sel.close()
@@ -271,12 +293,13 @@ def udp_load(t, pps, seconds=SECONDS, local6=False):
 
 
 def interleaved(t, peers, measure, df=False, rounds=ROUNDS):
-    """{peer: [one result per round]}, peers alternating within each round."""
+    """{peer: [one result per round]}, peers alternating within each round;
+    measure(peer) measures one."""
     results = {name: [] for name in peers}
     for _ in range(rounds):
         for name in peers:
             with Setup(t, name, df):
-                results[name].append(measure())
+                results[name].append(measure(name))
     return results
 
 
@@ -325,22 +348,31 @@ def main():
     with Setup(t, "no rule"):
         tcp_throughput(t)  # warm-up: routes, SAs, crypto
 
-    tcp = interleaved(t, PEERS, lambda: tcp_throughput(t))
-    tcp.update(interleaved(t, DF_PEERS, lambda: tcp_throughput(t), df=True))
-    tcp.update(interleaved(t, IPV6_PEERS, lambda: tcp_throughput(t, v6=True)))
+    wire = {}  # {peer: [packets into the path per MiB, per round]}
+
+    def bulk(name, **kw):
+        return tcp_throughput(t, wire=wire.setdefault(name, []), **kw)
+
+    tcp = interleaved(t, PEERS, bulk)
+    tcp.update(interleaved(t, DF_PEERS, bulk, df=True))
+    tcp.update(interleaved(t, IPV6_PEERS, lambda name: bulk(name, v6=True)))
     base = med(tcp["no rule"])
 
     print(__doc__)
     print(f"== clock: {CLOCK}")
     print(f"== TCP bulk, 1 flow, {cpus} vCPU(s), {ROUNDS} rounds of {SECONDS:g} s")
-    print(f"{'peer':26s} {'Mbit/s (rounds)':56s} {'median':>7s} {'÷ no rule':>10s}")
+    print(f"{'peer':26s} {'Mbit/s (rounds)':56s} {'median':>7s} {'÷ no rule':>10s}"
+          f" {'packets/MiB':>12s}")
     for name, v in tcp.items():
         rounds = ", ".join(f"{x:.1f}" for x in v)
-        print(f"{name:26s} {rounds:56s} {med(v):7.1f} {med(v) / base:10.2f}")
+        print(f"{name:26s} {rounds:56s} {med(v):7.1f} {med(v) / base:10.2f}"
+              f" {med(wire[name]):12.0f}")
+    print("(packets/MiB: what gateway A sent into the path per MiB delivered, median)")
     print("\nratios [95 % interval of the median] and targets:")
     for label, num, den, target in (
             ("PREFRAG segment / no rule", "PREFRAG segment", "no rule", 1.0),
             ("PREFRAG segment / TCPMSS clamp", "PREFRAG segment", "TCPMSS clamp", 1.0),
+            ("TCPMSS + segment / TCPMSS clamp", "TCPMSS + segment", "TCPMSS clamp", 0.99),
             ("PREFRAG fragment / no rule", "PREFRAG fragment", "no rule", 0.90),
             ("PREFRAG fragment / NFQUEUE", "PREFRAG fragment", "NFQUEUE", None),
             ("PREFRAG fragment / NFQUEUE accept", "PREFRAG fragment", "NFQUEUE accept", None),
@@ -355,17 +387,25 @@ def main():
             ("PREFRAG segment / (before)", "PREFRAG segment", "PREFRAG segment (before)", None)):
         if num in tcp and den in tcp:
             print(ratio_line(label, tcp[num], tcp[den], target))
+    print("packets into the path, per MiB:")
+    for label, num, den in (("PREFRAG segment / TCPMSS clamp", "PREFRAG segment", "TCPMSS clamp"),
+                            ("PREFRAG fragment / no rule", "PREFRAG fragment", "no rule")):
+        print(ratio_line(label, wire[num], wire[den]))
 
     print(f"\n== TCP bulk, parallel flows, {cpus} vCPU(s), {SHORT_ROUNDS} rounds")
     flow_peers = {k: PEERS[k] for k in ("no rule", "PREFRAG segment", "PREFRAG fragment",
-                                        "TCPMSS clamp")}
+                                        "TCPMSS clamp", "TCPMSS + segment")}
     print(f"{'flows':>6s} {'no rule':>9s} {'segment':>9s} {'fragment':>9s} {'TCPMSS':>9s}"
-          f" {'seg ÷ none':>11s} {'frag ÷ none':>12s} {'seg ÷ TCPMSS':>13s}")
+          f" {'TCPMSS+seg':>11s} {'seg ÷ none':>11s} {'frag ÷ none':>12s} {'seg ÷ TCPMSS':>13s}"
+          f" {'both ÷ TCPMSS':>14s} {'seg pkts ÷ TCPMSS':>18s}")
     for flows in (1, 10, 100):
-        r = interleaved(t, flow_peers, lambda: tcp_throughput(t, flows), rounds=SHORT_ROUNDS)
-        n, s, f, m = (med(r[k]) or float("nan") for k in flow_peers)
-        print(f"{flows:6d} {n:9.1f} {s:9.1f} {f:9.1f} {m:9.1f}"
-              f" {s / n:11.2f} {f / n:12.2f} {s / m:13.2f}")
+        w = {}
+        r = interleaved(t, flow_peers, lambda name: tcp_throughput(
+            t, flows, wire=w.setdefault(name, [])), rounds=SHORT_ROUNDS)
+        n, s, f, m, b = (med(r[k]) or float("nan") for k in flow_peers)
+        packets = med(w["PREFRAG segment"]) / (med(w["TCPMSS clamp"]) or float("nan"))
+        print(f"{flows:6d} {n:9.1f} {s:9.1f} {f:9.1f} {m:9.1f} {b:11.1f}"
+              f" {s / n:11.2f} {f / n:12.2f} {s / m:13.2f} {b / m:14.2f} {packets:18.2f}")
 
     print(f"\n== UDP, 1500-byte datagrams at fixed offered loads, {cpus} vCPU(s), "
           f"{SHORT_ROUNDS} rounds")
@@ -374,7 +414,7 @@ def main():
     series = [(pps, ("no rule", "PREFRAG fragment", "NFQUEUE"), False) for pps in (300, 1000)]
     series.append((300, tuple(LOCAL6_PEERS), True))
     for pps, udp_peers, local6 in series:
-        r = interleaved(t, udp_peers, lambda: udp_load(t, pps, local6=local6),
+        r = interleaved(t, udp_peers, lambda name: udp_load(t, pps, local6=local6),
                         rounds=SHORT_ROUNDS)
         for name, v in r.items():
             busy_s = med([x[2] for x in v]) / max(med([x[3] for x in v]), 1)
