@@ -114,12 +114,14 @@ def kernel_versions():
 
 def has_kernel(tree, kver):
     """@kver boots from @tree (None: the root) and has headers to build
-    against, in the tree (a debug kernel's) or installed in the root."""
+    against, in the tree (a debug kernel's) or installed in the root.  A
+    build link names a path inside the root (another Debian's cache), not
+    one on this machine: its presence is what counts."""
     def at(path):
         return os.path.join(tree, path.lstrip("/")) if tree else in_root(path)
     return os.path.exists(at(f"/boot/vmlinuz-{kver}")) and \
-        (os.path.exists(at(f"/lib/modules/{kver}/build")) or
-         os.path.exists(in_root(f"/lib/modules/{kver}/build")))
+        (os.path.lexists(at(f"/lib/modules/{kver}/build")) or
+         os.path.lexists(in_root(f"/lib/modules/{kver}/build")))
 
 
 def choose_kernel_tree(kver=None):
