@@ -14,8 +14,13 @@ run() {
 	summary="$summary
 $label: $result in $(( ($(date +%s) - started) / 60 )) min"
 }
-bpo=$(ls /lib/modules | grep '^6\.12\.' | sort -V | tail -1)
-run "Debian 12 + $(ls /lib/modules | grep '^6\.1\.' | sort -V | tail -1)" NF_PREFRAG_FIRST_CONTACT=1 sh tests/run-tests.sh
+# The kernels set-up installed (the release's own) or unpacked into its
+# cache (the newer ones).
+kernels() {
+	ls /lib/modules /var/tmp/nf-prefrag/kernels/lib/modules 2>/dev/null | grep "^$1"'\.' | sort -V | tail -1
+}
+bpo=$(kernels 6.12)
+run "Debian 12 + $(kernels 6.1)" NF_PREFRAG_FIRST_CONTACT=1 sh tests/run-tests.sh
 run "Debian 12 + $bpo" NF_PREFRAG_FIRST_CONTACT=0 NF_PREFRAG_LIBRESWAN=0 NF_PREFRAG_KERNEL="$bpo" sh tests/run-tests.sh
 run "Debian 13 + its own kernel" NF_PREFRAG_ROOT=trixie sh tests/run-tests.sh
 run "Debian 13 + newest backports kernel" NF_PREFRAG_ROOT=trixie NF_PREFRAG_KERNEL=newest sh tests/run-tests.sh
