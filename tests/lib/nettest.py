@@ -254,10 +254,14 @@ class Capture:
                               "-s", str(snaplen),
                               "-w", path] + ([bpf] if bpf else []),
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # Wait until it is really capturing.
-        line = self.proc.stderr.readline().decode()
-        if "listening" not in line:
-            raise RuntimeError(f"tcpdump did not start: {line}")
+        # Wait until it is really capturing.  Warnings may come first (a
+        # libpcap that falls back to a cooked socket for a tunnel's link
+        # type, as Debian 13's does for ip6tnl).
+        said = []
+        while not said or said[-1].startswith("tcpdump: WARNING:"):
+            said.append(self.proc.stderr.readline().decode())
+        if "listening" not in said[-1]:
+            raise RuntimeError(f"tcpdump did not start: {''.join(said)}")
 
     def stop(self):
         time.sleep(scaled(0.3))  # let the last packets be written
