@@ -49,12 +49,13 @@ export NF_PREFRAG_CHURN_CYCLES=25
 # softirq under KASAN, and a rules flush waited past its 480 s for RCU
 # grace periods (stacks in the guest's dmesg; no report, no code of ours).
 export NF_PREFRAG_CHURN_RATE=16384
-# Two chains side by side, one per core, of about the same length (measured
-# under KASAN: the first 52 tests of one chain of every other file took
-# 80 minutes, the second chain and churn 75): the IKE, nft, TCP and
-# route-based files and IPv6, then churn on two vCPUs; and every other file
-# (a new one lands here), the iptables harness (20 min) and the selftests
-# among them.  runs_last files keep their order within their guest.
+# Two chains side by side, one per core, of about the same length: the IKE,
+# nft, TCP and route-based files and IPv6, then churn on two vCPUs (112
+# tests in 85 min under KASAN, churn 8 min); and every other file (a new
+# one lands here), the iptables harness (21 min) and the selftests (10 min)
+# among them (97 tests in 79 min).  With the canaries (20 min) the whole
+# run took 119 min on 2 cores.  runs_last files keep their order within
+# their guest.
 chain2_files=" test_ike_strongswan test_nft_shapes test_prefrag_tcp_segment"
 chain2_files="$chain2_files test_reject test_route_based test_ipv6_underlay"
 chain2_files="$chain2_files test_prefrag_ipv6 test_updown test_doctor "
